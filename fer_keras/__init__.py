@@ -1,7 +1,38 @@
 """fer_keras: Keras 3 reference implementation of I-MobileNetV2 and Light-NTWRN.
 
-Importing this package does not import TensorFlow: the layers and models use ``keras.ops`` only,
-so they run on every Keras backend (TensorFlow, JAX, PyTorch).
+``import fer_keras`` is cheap: it imports neither Keras nor TensorFlow. The public names below
+load their modules on first use, so ``fer_keras.light_ntwrn()`` works as expected in a script or
+notebook while ``import fer_keras`` alone stays fast. The layers and models use ``keras.ops``
+only and run on every Keras backend.
 """
 
+import importlib
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "i_mobilenetv2": "fer_keras.models",
+    "light_ntwrn": "fer_keras.models",
+    "create_model": "fer_keras.models",
+    "list_models": "fer_keras.models",
+    "model_summary": "fer_keras.models",
+    "count_macs": "fer_keras.models",
+    "layers": "fer_keras.layers",
+    "models": "fer_keras.models",
+    "data": "fer_keras.data",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fer_keras' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"fer_keras.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

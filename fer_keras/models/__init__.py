@@ -1,0 +1,26 @@
+"""The papers' models, their ablation variants and ``keras.applications`` baselines."""
+
+from fer_keras.models.baselines import keras_application
+from fer_keras.models.complexity import count_macs, model_summary
+from fer_keras.models.i_mobilenetv2 import i_mobilenetv2
+from fer_keras.models.light_ntwrn import light_ntwrn
+from fer_keras.models.registry import (
+    ModelEntry,
+    create_model,
+    get_entry,
+    list_models,
+    register_model,
+)
+
+__all__ = [
+    "ModelEntry",
+    "count_macs",
+    "create_model",
+    "get_entry",
+    "i_mobilenetv2",
+    "keras_application",
+    "light_ntwrn",
+    "list_models",
+    "model_summary",
+    "register_model",
+]
