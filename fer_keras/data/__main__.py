@@ -1,0 +1,78 @@
+"""`python -m fer_keras.data`: load a dataset, split it by a protocol, print a summary.
+
+    python -m fer_keras.data --dataset ckplus --data-dir ../shared/data/ckplus --json
+"""
+
+import argparse
+import json
+import sys
+import warnings
+
+
+def _table(s):
+    lines = [f"dataset      {s['dataset']}  ({s['num_examples']} images, "
+             f"{'x'.join(map(str, s['image_shape']))}, fingerprint {s['fingerprint']})"]
+    if s.get("expanded_num_examples"):
+        lines.append(f"expanded to  {s['expanded_num_examples']} images")
+    lines.append(f"subjects     {s['num_subjects']}")
+    if s.get("usage_counts"):
+        lines.append("usage        " + ", ".join(f"{k} {v}" for k, v in s["usage_counts"].items()))
+    if "faces_detected" in s:
+        lines.append(f"faces        {s['faces_detected']} detected, {s['default_crops']} default crops")
+    lines.append("classes      " + ", ".join(f"{k} {v}" for k, v in s["class_counts"].items()))
+    d = s["duplicates"]
+    lines.append(f"duplicates   {d['duplicate_images']} images in {d['duplicate_groups']} groups "
+                 f"({d['conflicting_label_groups']} with conflicting labels), "
+                 f"{d['blank_images']} blank")
+    lines.append(f"protocol     {s['protocol']}")
+    lines.append(f"  {'fold':<20}{'train':>7}{'val':>7}{'test':>7}{'subj.ovl':>10}{'dup.ovl':>9}{'val.dup':>9}")
+    for f in s["folds"]:
+        ovl = "-" if f["subject_overlap"] is None else f["subject_overlap"]
+        lines.append(f"  {f['name']:<20}{f['train']:>7}{f['val']:>7}{f['test']:>7}{ovl:>10}"
+                     f"{f['duplicate_overlap']:>9}{f['val_duplicate_overlap']:>9}")
+    for n in s["notes"]:
+        lines.append(f"note: {n}")
+    for path, what in s["converted_files"]:
+        lines.append(f"converted: {path}: {what}")
+    for path, what in s["skipped_files"]:
+        lines.append(f"skipped: {what}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from fer_keras.data import DATASETS, DataError, load_dataset, make_splits, summarize
+
+    p = argparse.ArgumentParser(prog="python -m fer_keras.data", description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--data-dir", default=None, help="the folder as downloaded")
+    p.add_argument("--protocol", default=None, help="default: the dataset's leakage-free one")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-bad", action="store_true", help="skip bad files and report each one")
+    p.add_argument("--drop-duplicates", action="store_true",
+                   help="drop val/test images that exactly duplicate a training image")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    options = {"skip_bad": args.skip_bad} if args.dataset != "synthetic" else {}
+    if args.dataset in ("fer2013", "ckplus", "imagefolder"):
+        options["progress"] = sys.stderr.isatty()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = load_dataset(args.dataset, args.data_dir, **options)
+            splits = make_splits(ds, args.protocol, seed=args.seed,
+                                 drop_duplicates=args.drop_duplicates)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        summary = summarize(ds, splits)
+    except (DataError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(_table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
