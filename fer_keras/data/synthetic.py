@@ -16,12 +16,12 @@ from fer_keras.data.labels import SYNTHETIC_CLASSES
 # Per class: mouth curve (+ smile, - frown), mouth opening (fraction of mouth width), mouth width
 # factor, brow slant (+ inner end lowered, - inner end raised), brow lift, eye openness.
 _EXPRESSIONS = {
-    "angry":    dict(curve=-0.10, open=0.00, width=0.9, slant=0.45, lift=-0.05, eye=0.45),
-    "disgust":  dict(curve=-0.25, open=0.10, width=0.8, slant=0.20, lift=-0.08, eye=0.30),
-    "fear":     dict(curve=-0.05, open=0.40, width=1.1, slant=-0.35, lift=0.10, eye=1.00),
-    "happy":    dict(curve=0.45, open=0.08, width=1.2, slant=0.00, lift=0.00, eye=0.60),
-    "sad":      dict(curve=-0.45, open=0.00, width=0.9, slant=-0.45, lift=0.00, eye=0.50),
-    "surprise": dict(curve=0.00, open=0.95, width=0.6, slant=0.00, lift=0.20, eye=1.00),
+    "angry":    dict(curve=-0.05, open=0.00, width=0.9, slant=0.80, lift=-0.10, eye=0.55),
+    "disgust":  dict(curve=-0.35, open=0.30, width=0.8, slant=0.40, lift=-0.05, eye=0.25),
+    "fear":     dict(curve=-0.10, open=0.55, width=1.3, slant=-0.60, lift=0.15, eye=1.00),
+    "happy":    dict(curve=0.60, open=0.10, width=1.3, slant=0.00, lift=0.00, eye=0.60),
+    "sad":      dict(curve=-0.60, open=0.00, width=0.9, slant=-0.70, lift=0.00, eye=0.55),
+    "surprise": dict(curve=0.00, open=1.40, width=0.7, slant=0.00, lift=0.30, eye=1.00),
     "neutral":  dict(curve=0.00, open=0.00, width=1.0, slant=0.00, lift=0.00, eye=0.70),
 }
 
@@ -29,18 +29,18 @@ _EXPRESSIONS = {
 def _draw(rng, expr, subject_shape, size):
     s = 4  # draw at 4x and shrink, for anti-aliased strokes
     big = size * s
-    bg = rng.uniform(20, 235)
-    face_v = np.clip(bg + rng.choice([-1, 1]) * rng.uniform(30, 90), 10, 245)
-    feat_v = np.clip(face_v + (-1 if face_v > 110 else 1) * rng.uniform(60, 110), 0, 255)
+    bg = rng.uniform(0, 255)
+    face_v = rng.uniform(90, 245)
+    feat_v = max(0.0, face_v - rng.uniform(70, 120))  # features darker than skin
     img = np.full((big, big), bg, np.float32)
-    scale = rng.uniform(0.75, 1.0)
+    scale = rng.uniform(0.8, 1.0)
     cx = big / 2 + rng.uniform(-0.08, 0.08) * big
     cy = big / 2 + rng.uniform(-0.06, 0.06) * big
     fw = 0.36 * big * scale * subject_shape["width"]
     fh = 0.46 * big * scale
     cv2.ellipse(img, (int(cx), int(cy)), (int(fw), int(fh)), 0, 0, 360, float(face_v), -1)
     u = fh / 2.3  # feature unit
-    jit = lambda a: a * rng.uniform(0.85, 1.15) + rng.normal(0, 0.03)
+    jit = lambda a: a * rng.uniform(0.9, 1.1) + rng.normal(0, 0.02)
     thick = max(2, int(u * 0.16))
     eye_dx = u * subject_shape["eye_gap"]
     eye_y = cy - 0.35 * u
@@ -53,9 +53,8 @@ def _draw(rng, expr, subject_shape, size):
         blen = 0.45 * u * subject_shape["brow"]
         by = eye_y - (0.55 + jit(expr["lift"]) * 1.6 + 0.25 * (eye_open - 0.7)) * u
         slant = jit(expr["slant"]) * u
-        inner = (int(ex - side * blen * 0.2 - side * 0.0), int(by + slant * 0.5))
+        inner = (int(ex - side * blen * 0.6), int(by + slant * 0.5))
         outer = (int(ex + side * blen), int(by - slant * 0.5))
-        inner = (int(ex - side * blen * 0.6), inner[1])
         cv2.line(img, inner, outer, float(feat_v), thick)
     # Mouth: a parabola y = curve * x^2, optionally opened into a filled shape.
     mw = 0.75 * u * jit(expr["width"])
@@ -96,7 +95,10 @@ def load_synthetic(num_examples=700, num_subjects=20, image_size=48, seed=0):
     for y, subj in zip(labels, subjects):
         img, box = _draw(rng, _EXPRESSIONS[SYNTHETIC_CLASSES[y]], shapes[subj], image_size)
         images.append(img)
-        boxes.append(np.clip(box, 0, image_size))
+        x0, y0 = np.clip(box[:2], 0, image_size - 1)
+        x1 = np.clip(box[0] + box[2], x0 + 1, image_size)
+        y1 = np.clip(box[1] + box[3], y0 + 1, image_size)
+        boxes.append((x0, y0, x1 - x0, y1 - y0))
     return FERDataset(
         name="synthetic", images=np.stack(images)[..., None], labels=labels,
         class_names=SYNTHETIC_CLASSES, subjects=np.array([f"P{s:02d}" for s in subjects]),
