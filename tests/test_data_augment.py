@@ -160,3 +160,17 @@ def test_argument_checks():
         ImprovedRandomErasing(fill="zeros")
     with pytest.raises(ValueError, match="unknown augmentation policy"):
         augmentation_layers("mixup")
+
+
+def test_layers_inside_a_saved_model(tmp_path):
+    model = keras.Sequential([keras.Input((48, 48, 1)), ImprovedRandomErasing(probability=1.0),
+                              HorizontalFlip(), RandomContrast(0.2)])
+    x = np.full((2, 48, 48, 1), 100.0, np.float32)
+    erased = keras.ops.convert_to_numpy(model(x, training=True))
+    assert (erased != 100.0).any((1, 2, 3)).all()  # seeds from the layers' SeedGenerators
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)), x)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert [type(la).__name__ for la in loaded.layers] == [
+        "ImprovedRandomErasing", "HorizontalFlip", "RandomContrast"]
+    assert loaded.layers[0].get_config()["probability"] == 1.0

@@ -284,3 +284,12 @@ def test_import_does_not_import_tensorflow():
             "ds = load_dataset('synthetic', num_examples=14); make_splits(ds);"
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_fer_folders_prefix_disagreeing_with_folder_is_reported(tmp_path):
+    root = make_fer_folders(tmp_path / "fer", per_class=1, test_usages=("PublicTest",))
+    save(root / "test" / "happy" / "Training_600.png", face(600))
+    ds = load_dataset("fer2013", root, progress=False)
+    k = list(ds.paths).index("test/happy/Training_600.png")
+    assert ds.usage[k] == "Training"
+    assert dict(ds.meta["conversions"])["test/happy/Training_600.png"].startswith("usage from")

@@ -89,3 +89,23 @@ def test_bad_arguments(ds):
         next(iterate_batches(ds, None, 4, True, channels=2))
     with pytest.raises(ValueError, match="empty"):
         next(iterate_batches(ds, [], 4, True))
+
+
+def test_jax_backend_gives_the_same_batches_without_tensorflow(ds, tmp_path):
+    """Runs where JAX is installed: the numpy path on the JAX backend matches this backend's."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    out = tmp_path / "jax.npz"
+    code = ("import sys, numpy as np; from fer_keras.data import load_dataset, iterate_batches;"
+            "ds = load_dataset('synthetic', num_examples=70, seed=0);"
+            "x = np.concatenate([x for x, _ in iterate_batches(ds, np.arange(10, 60), 16, True,"
+            " augment='jaffe_expansion', seed=5, epoch=2)]);"
+            "assert 'tensorflow' not in sys.modules; np.save(sys.argv[1], x)")
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    subprocess.run([sys.executable, "-c", code, str(out) + ".npy"], check=True, env=env)
+    ref = np.concatenate([x for x, _ in _epoch(ds, training=True, augment="jaffe_expansion",
+                                               seed=5, epoch=2)])
+    np.testing.assert_allclose(np.load(str(out) + ".npy"), ref, atol=1e-2)

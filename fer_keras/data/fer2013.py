@@ -90,7 +90,7 @@ def _read_csv(path, skip_bad):
 
 
 def _read_folders(root, skip_bad, progress):
-    files, labels, usage, rels, skipped = [], [], [], [], []
+    files, labels, usage, rels, skipped, mismatched = [], [], [], [], [], []
     for part in ("train", "test"):
         if not (root / part).is_dir():
             continue
@@ -106,11 +106,17 @@ def _read_folders(root, skip_bad, progress):
             files.append(f)
             labels.append(FER2013_CLASSES.index(cls))
             usage.append(m.group(1))
+            if (part == "train") != (m.group(1) == "Training"):
+                mismatched.append(str(f.relative_to(root)))
             rels.append(str(f.relative_to(root)))
     if not files:
         raise DataError("no images under train/ or test/", root)
     images, kept, conversions, bad = read_many(files, SIZE, skip_bad, progress, "FER2013")
     conversions = [(str(Path(p).relative_to(root)), c) for p, c in conversions]
+    # The usage comes from the file-name prefix; a prefix that contradicts its folder is kept as
+    # the prefix says and reported, never silently moved.
+    conversions += [(p, "usage from the file-name prefix, which disagrees with its folder")
+                    for p in mismatched]
     return (images, np.array(labels)[kept], np.array(usage)[kept], np.array(rels)[kept],
             conversions, skipped + bad)
 

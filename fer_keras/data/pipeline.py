@@ -70,10 +70,10 @@ def iterate_batches(ds, indices, batch_size, training, channels=3, augment="flip
         augment: policy name ("none", "flip", "erasing", "jaffe_expansion") or list of layers.
         seed, epoch: the shuffle and every augmentation draw are functions of (seed, epoch).
     """
-    import keras
-
     indices = _check(ds, indices, batch_size, channels)
     layers = resolve_augment(augment) if training else []
+    if layers:
+        import keras
     order, seeds = epoch_plan(len(indices), training, seed, epoch, len(layers))
     for start in range(0, len(order), batch_size):
         pos = order[start:start + batch_size]

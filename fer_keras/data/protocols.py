@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from fer_keras.data.dataset import LeakageWarning, Split
+from fer_keras.data.dataset import LeakageWarning, Split, split_dataset
 
 _DEFAULTS = {"fer2013": "official", "ckplus": "subject_kfold", "jaffe": "loso",
              "imagefolder": "holdout", "synthetic": "holdout"}
@@ -244,5 +244,5 @@ def make_splits(ds, protocol=None, seed=0, drop_duplicates=False, **options):
     if drop_duplicates:
         from fer_keras.data.audit import drop_cross_duplicates
 
-        splits = [drop_cross_duplicates(s.dataset or ds, s) for s in splits]
+        splits = [drop_cross_duplicates(split_dataset(s, ds), s) for s in splits]
     return splits
