@@ -140,3 +140,15 @@ def test_label_mapping_between_spaces():
         "anger", "disgust", "fear", "happy", "sadness", "surprise", None]
     back = map_labels(np.arange(7), CKPLUS_CLASSES, FER2013_CLASSES)
     assert back.tolist() == [0, -1, 1, 2, 3, 4, 5]
+
+
+def test_audit_follows_subsets_and_permutations():
+    imgs = np.stack([face(i) for i in range(6)])[..., None]
+    imgs[5] = imgs[0]
+    ds = FERDataset("x", imgs, [0, 1, 0, 1, 0, 1], ("a", "b"))
+    assert audit_duplicates(ds)["conflicting_label_groups"] == 1
+    perm = ds.subset([5, 1, 2, 3, 4, 0])
+    assert audit_duplicates(perm)["conflicting_label_groups"] == 1
+    part = ds.subset([1, 2, 3, 4, 0, 4])
+    assert audit_duplicates(part) == {"duplicate_images": 1, "duplicate_groups": 1,
+                                      "conflicting_label_groups": 0, "blank_images": 0}

@@ -6,11 +6,12 @@ from fer_keras.data.dataset import Split, split_dataset
 
 
 def _hashes(ds):
-    cached = ds.meta.get("_hashes")
-    if cached is None or len(cached) != len(ds):
-        cached = ds.image_hashes()
-        ds.meta["_hashes"] = cached
-    return cached
+    """Per-image digests, memoised on the dataset object for as long as its images array stays."""
+    cached = getattr(ds, "_hash_cache", None)
+    if cached is None or cached[0] is not ds.images:
+        cached = (ds.images, ds.image_hashes())
+        ds._hash_cache = cached
+    return cached[1]
 
 
 def audit_duplicates(ds, split=None):
