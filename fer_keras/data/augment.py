@@ -168,7 +168,6 @@ class ImprovedRandomErasing(_SeededLayer):
         if not training:
             return images
         seeds = self._example_seeds(images, seeds)
-        shape = ops.shape(images)
         height, width = int(images.shape[1]), int(images.shape[2])
         p = self.sample(seeds, height, width, boxes)
         rows = ops.reshape(ops.arange(height, dtype="int32"), (1, height, 1))
@@ -185,7 +184,6 @@ class ImprovedRandomErasing(_SeededLayer):
             fill = ops.reshape(noise, (-1, height, width, 1))
         else:
             fill = ops.full((1, 1, 1, 1), self.fill_value, dtype=images.dtype)
-        del shape
         return ops.where(mask, ops.cast(fill, images.dtype), images)
 
     def get_config(self):

@@ -1,5 +1,7 @@
 """A user's own `<class>/<image>` folders, any image size, for training on their own data."""
 
+from pathlib import Path
+
 import numpy as np
 
 from fer_keras.data.dataset import DataError, FERDataset, crop_face_box
@@ -28,7 +30,7 @@ def load_imagefolder(data_dir, image_size=48, class_names=None, skip_bad=False, 
     if not kept.any():
         raise DataError("no readable images", root)
     rels = np.array([str(f.relative_to(root)) for f in files])[kept]
-    conversions = [(str(__import__("pathlib").Path(p).relative_to(root)), c) for p, c in conversions]
+    conversions = [(str(Path(p).relative_to(root)), c) for p, c in conversions]
     meta = {"data_dir": str(root), "conversions": conversions, "skipped": skipped}
     return FERDataset(name="imagefolder", images=images, labels=labels[kept], class_names=names,
                       boxes=crop_face_box(len(rels), image_size), paths=rels, meta=meta)

@@ -121,7 +121,8 @@ def read_many(paths, size, skip_bad=False, progress=False, desc="decoding"):
         return i, conv, None
 
     workers = min(8, (os.cpu_count() or 2) * 2)
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(workers)
+    try:
         results = pool.map(work, range(len(paths)), chunksize=64)
         if progress and len(paths) > 500:
             from tqdm import tqdm
@@ -135,4 +136,7 @@ def read_many(paths, size, skip_bad=False, progress=False, desc="decoding"):
                 skipped.append((str(paths[i]), str(err)))
             elif conv:
                 conversions.append((str(paths[i]), conv))
+    finally:
+        # On the first bad file, stop at once instead of decoding the rest.
+        pool.shutdown(wait=True, cancel_futures=True)
     return out[kept], kept, conversions, skipped
