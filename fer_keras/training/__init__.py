@@ -1,0 +1,30 @@
+"""Training: a configuration as data and one function that runs it.
+
+    from fer_keras.training import resolve_config, train
+    config = resolve_config("synthetic", "i_mobilenetv2", epochs=5, output="runs/demo")
+    result = train(config)            # result.folds[0]["accuracy"], result.run_dir
+
+`python -m fer_keras.train` is a thin command line over these two functions. Presets, run-folder
+layout and resume semantics: docs/training.md. Importing this package does not import Keras;
+`train` and `TorchSGD` do.
+"""
+
+from fer_keras.training.config import TrainConfig, resolve_config
+
+
+def __getattr__(name):
+    if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "build_model",
+                "transfer_weights", "predict"):
+        from fer_keras.training import loop
+
+        return getattr(loop, name)
+    if name in ("TorchSGD", "make_optimizer", "step_schedule"):
+        from fer_keras.training import optimizers
+
+        return getattr(optimizers, name)
+    raise AttributeError(f"module 'fer_keras.training' has no attribute {name!r}")
+
+
+__all__ = ["TorchSGD", "TrainConfig", "TrainResult", "TrainingDiverged", "build_model",
+           "make_optimizer", "predict", "resolve_config", "step_schedule", "train", "train_fold",
+           "transfer_weights"]

@@ -1,0 +1,118 @@
+"""Writing a run's files atomically: temp name, then `os.replace`.
+
+An interrupted run never leaves a half-written file under a final name: each file (and the
+SavedModel folder) is written under a hidden temporary name in the same folder and renamed in
+one step. `metrics.json` is written last, so its presence means the fold is complete.
+"""
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path` (same suffix); renames it onto `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        if tmp.is_dir():
+            _replace_dir(tmp, path)
+        else:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def _replace_dir(tmp, path):
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json(path, data):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_history_csv(path, rows):
+    if not rows:
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue())
+
+
+def save_keras_model(model, path):
+    """Writes `model` without its optimizer as a `.keras` file, atomically."""
+    import keras
+
+    try:  # an uncompiled copy: loadable without the training package's optimizer
+        clone = keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+    except Exception:  # noqa: BLE001 - a model that cannot be cloned is saved as it is
+        clone = model
+    with atomic_path(path) as tmp:
+        clone.save(tmp)
+
+
+def export_saved_model(model, path):
+    """A TensorFlow SavedModel whose `serve` / `serving_default` signature maps a float32 batch
+    of raw-pixel images (0-255, N x H x W x C) to class probabilities.
+
+    Returns None on success, or a message saying why there is none (TensorFlow missing).
+    """
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return ("the SavedModel export needs TensorFlow, which is not installed; "
+                "model.keras was written (pip install tensorflow to export)")
+    with atomic_path(path) as tmp:
+        model.export(str(tmp), format="tf_saved_model", verbose=False)
+    return None
+
+
+def git_revision():
+    """The package checkout's commit (with '+dirty' when it has local changes), or None."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        if rev.returncode:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None

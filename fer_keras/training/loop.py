@@ -1,0 +1,371 @@
+"""`train(config)`: load the data, split it by the protocol, and train and evaluate each fold.
+
+One image's path: `load_dataset` -> `make_splits` (train / val / test indices) -> the epoch's
+seeded batches (`make_tf_dataset` with TensorFlow, `iterate_batches` otherwise) ->
+`model.train_on_batch` -> validation accuracy after every epoch picks the best epoch (never the
+test split) -> the best weights are evaluated on the test split -> `metrics.json`.
+Run-folder layout and resume semantics: docs/training.md.
+"""
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.training import artifacts, checkpoint
+from fer_keras.training.config import TrainConfig
+from fer_keras.training.metrics import (
+    classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
+)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns: the run folder, each fold's `metrics.json` and the fold summary."""
+
+    run_dir: Path
+    folds: list
+    summary: dict
+
+
+def default_output(config):
+    from fer_keras.data import default_protocol
+
+    protocol = config.protocol or default_protocol(config.dataset)
+    return Path("runs") / f"{config.dataset}-{config.model}-{protocol}-seed{config.seed}"
+
+
+def _log(verbose, *lines):
+    if verbose:
+        print(*lines, sep="\n", flush=True)
+
+
+def train(config, verbose=1):
+    """Runs a TrainConfig: every selected fold, resuming from checkpoints where they exist.
+
+    Args:
+        config: a TrainConfig (see `resolve_config`).
+        verbose: 0 silent, 1 configuration, progress bars and epoch lines.
+
+    Returns:
+        TrainResult.
+
+    Raises:
+        ValueError: a bad configuration or fold number; DataError: missing or bad data;
+        TrainingDiverged: NaN loss.
+    """
+    import keras
+
+    from fer_keras.data import load_dataset, make_splits
+
+    overridden = getattr(config, "overridden", ())
+    config = TrainConfig.from_dict(config.to_dict()).validate()
+    run_dir = Path(config.output) if config.output else default_output(config)
+    config.output = str(run_dir)
+    _log(verbose, config.describe(overridden),
+         f"backend {keras.backend.backend()}, run folder {run_dir}")
+    ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
+    splits = make_splits(ds, config.protocol, seed=config.split_seed, **config.protocol_options)
+    protocol = splits[0].protocol
+    folds = list(range(len(splits))) if config.folds is None else list(config.folds)
+    bad = [f for f in folds if not 0 <= f < len(splits)]
+    if bad:
+        raise ValueError(f"fold {bad[0]} does not exist: protocol '{protocol}' on {ds.name} "
+                         f"has folds 0..{len(splits) - 1}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.write_json(run_dir / "config.json", config.to_dict())
+    results = []
+    for fold in folds:
+        results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose))
+    summary = {}
+    if len(results) > 1:
+        summary = summarize_folds(results)
+        table = summary_table(results)
+        artifacts.write_json(run_dir / "summary.json", {"split": results[0]["split"],
+                                                         "folds": folds, "metrics": summary})
+        with artifacts.atomic_path(run_dir / "summary.md") as tmp:
+            tmp.write_text(table + "\n")
+        _log(verbose, table)
+    return TrainResult(run_dir, results, summary)
+
+
+def build_model(config, ds):
+    """The configured model for the dataset's image size and classes (weights from `init`)."""
+    import keras
+
+    from fer_keras.models import create_model
+
+    h, w = ds.image_shape[:2]
+    model = create_model(config.model, input_shape=(h, w, config.channels),
+                         num_classes=ds.num_classes, **config.model_kwargs)
+    if config.init:
+        source = keras.saving.load_model(_find_model_file(config.init), safe_mode=True)
+        copied = transfer_weights(source, model)
+        if not copied:
+            raise ValueError(f"--init {config.init}: no layer of it matches {config.model}")
+    return model
+
+
+def _find_model_file(path):
+    path = Path(path)
+    for candidate in (path, path / "model.keras", path / "fold_0" / "model.keras"):
+        if candidate.is_file() and candidate.suffix == ".keras":
+            return str(candidate)
+    raise ValueError(f"init: no model.keras at {path}")
+
+
+def transfer_weights(source, target):
+    """Copies weights layer by layer (same name, same shapes); returns the names copied.
+
+    A classifier with another class count keeps its fresh weights (fine-tuning across datasets).
+    """
+    by_name = {layer.name: layer for layer in source.layers}
+    copied = []
+    for layer in target.layers:
+        src = by_name.get(layer.name)
+        if src is None or not layer.weights:
+            continue
+        values = src.get_weights()
+        if [v.shape for v in values] == [tuple(w.shape) for w in layer.weights]:
+            layer.set_weights(values)
+            copied.append(layer.name)
+    return copied
+
+
+def _batches(config, ds, indices, epoch):
+    import keras
+
+    from fer_keras.data import iterate_batches, make_tf_dataset
+
+    args = dict(batch_size=config.batch_size, training=True, channels=config.channels,
+                augment=config.augment, seed=config.seed, epoch=epoch)
+    if keras.backend.backend() == "tensorflow":
+        return make_tf_dataset(ds, indices, **args)
+    return iterate_batches(ds, indices, **args)
+
+
+def predict(model, ds, indices, batch_size, channels):
+    """Class probabilities (N x K, float32) of the examples, in order, without augmentation."""
+    from fer_keras.data import iterate_batches
+
+    out = [np.asarray(model.predict_on_batch(x), np.float32) for x, _ in iterate_batches(
+        ds, indices, batch_size, training=False, channels=channels)]
+    return np.concatenate(out)
+
+
+def _class_weights(config, labels, num_classes):
+    if config.class_weight != "balanced":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    return np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
+
+
+def train_step(model, x, y, sample_weight):
+    """One optimizer step; returns the batch's mean loss and accuracy."""
+    logs = model.train_on_batch(x, y, sample_weight=sample_weight, return_dict=True)
+    return float(logs["loss"]), float(logs.get("accuracy", np.nan))
+
+
+def train_fold(config, ds, split, fold_dir, verbose=1):
+    """Trains one fold into `fold_dir` (resuming from its checkpoint) and writes its artifacts.
+
+    Returns:
+        the fold's metrics dict (what `metrics.json` holds).
+    """
+    import keras
+
+    from fer_keras.data import split_dataset
+    from fer_keras.training.device import resolve_auto
+    from fer_keras.training.optimizers import make_optimizer
+
+    fold_dir = Path(fold_dir)
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    ds = split_dataset(split, ds)
+    ckpt_path = fold_dir / checkpoint.FILENAME
+    saved = checkpoint.read_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    if saved is not None and saved["state"]["run_key"] != config.run_key():
+        raise ValueError(f"{fold_dir} holds a run with another configuration; choose another "
+                         "--output (or delete the folder to start again)")
+    metrics_path = fold_dir / "metrics.json"
+    if (saved is not None and metrics_path.exists()
+            and saved["state"]["epochs_done"] == config.epochs):
+        import json
+
+        _log(verbose, f"fold {split.fold}: already finished ({metrics_path})")
+        return json.loads(metrics_path.read_text())
+    if len(split.val) == 0:
+        raise ValueError(f"fold {split.fold} of '{split.protocol}' has no validation examples; "
+                         "the best epoch is chosen on validation, never on test")
+
+    mixed, jit = resolve_auto(config)
+    policy = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+    try:
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config, ds)
+        steps = -(-len(split.train) // config.batch_size)
+        model.compile(optimizer=make_optimizer(config, steps),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      jit_compile=jit)
+        model.optimizer.build(model.trainable_variables)
+        state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
+                 "best_score": None, "history": []}
+        best_weights = None
+        if saved is not None:
+            checkpoint.restore(model, saved)
+            state, best_weights = saved["state"], saved["best"] or None
+            _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
+                          f"(best so far: epoch {state['best_epoch'] + 1})")
+        _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
+                      f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
+        weights = _class_weights(config, ds.labels[split.train], ds.num_classes)
+        writer = _summary_writer(fold_dir / "logs")
+        for epoch in range(state["epochs_done"], config.epochs):
+            row = _run_epoch(model, config, ds, split, epoch, weights, verbose, ckpt_path)
+            row["learning_rate"] = row.pop("lr_start")
+            score = row["val_accuracy"]
+            if state["best_score"] is None or score > state["best_score"]:
+                state["best_score"], state["best_epoch"] = score, epoch
+                best_weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
+            state["epochs_done"] = epoch + 1
+            state["history"].append(row)
+            checkpoint.save_checkpoint(ckpt_path, model, state, best_weights)
+            artifacts.write_history_csv(fold_dir / "history.csv", state["history"])
+            _write_scalars(writer, row)
+            _log(verbose, f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
+                          f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
+                          f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g} "
+                          f"({row['time_s']:.1f} s)")
+        if best_weights is not None:
+            model.set_weights(best_weights)
+        return _write_artifacts(model, config, ds, split, fold_dir, state, verbose)
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _run_epoch(model, config, ds, split, epoch, weights, verbose, ckpt_path):
+    from tqdm.auto import tqdm
+
+    from fer_keras.training.optimizers import current_learning_rate
+
+    start = time.perf_counter()
+    lr = current_learning_rate(model.optimizer)
+    steps = -(-len(split.train) // config.batch_size)
+    total_loss = total_acc = seen = 0.0
+    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
+               disable=not verbose, leave=False, file=sys.stderr)
+    for step, (x, y) in enumerate(_batches(config, ds, split.train, epoch)):
+        y = np.asarray(y)
+        sw = None if weights is None else weights[y].astype(np.float32)
+        loss, acc = train_step(model, x, y, sw)
+        if not np.isfinite(loss):
+            bar.close()
+            kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
+                    if ckpt_path.exists() else "no epoch finished, so there is no checkpoint")
+            raise TrainingDiverged(
+                f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}; training stopped "
+                f"and {kept}. Lower the learning rate (now {lr:.3g}) or check the data.")
+        n = len(y)
+        total_loss, total_acc, seen = total_loss + loss * n, total_acc + acc * n, seen + n
+        bar.update(1)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{total_acc / seen:.3f}")
+    bar.close()
+    probs = predict(model, ds, split.val, config.batch_size, config.channels)
+    val = classification_metrics(ds.labels[split.val], probs, ds.class_names)
+    return {"epoch": epoch, "lr_start": lr, "loss": total_loss / seen,
+            "accuracy": total_acc / seen, "val_loss": val["loss"],
+            "val_accuracy": val["accuracy"], "val_balanced_accuracy": val["balanced_accuracy"],
+            "time_s": time.perf_counter() - start}
+
+
+def _summary_writer(logdir):
+    """A TensorBoard event writer when TensorFlow is installed, else None.
+
+    Scalars are written with `tf.summary.write` and the "scalars" plugin tag, which needs only
+    TensorFlow (not the `tensorboard` package).
+    """
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    return tf.summary.create_file_writer(str(logdir))
+
+
+def _write_scalars(writer, row):
+    if writer is None:
+        return
+    import tensorflow as tf
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    with writer.as_default():
+        for key, value in row.items():
+            if key != "epoch":
+                tf.summary.write(key, tf.constant(float(value)), step=row["epoch"] + 1,
+                                 metadata=metadata)
+    writer.flush()
+
+
+def run_metadata(config, ds, split, model):
+    """The descriptive keys of metrics.json (everything but the measured numbers)."""
+    import fer_keras
+    from fer_keras.models import model_summary
+
+    try:
+        size = model_summary(model)
+    except Exception:  # noqa: BLE001 - a model the MAC counter does not know
+        size = {"params": int(model.count_params())}
+    return {
+        "dataset": config.dataset, "model": config.model, "protocol": split.protocol,
+        "fold": split.fold, "seed": config.seed, "split_seed": config.split_seed,
+        "params": int(size.get("params", model.count_params())),
+        "size_mb": size.get("size_mb"), "macs": size.get("macs"),
+        "config": config.to_dict(), "data_fingerprint": ds.fingerprint(),
+        "protocol_notes": list(split.notes), "package_version": fer_keras.__version__,
+        "git_revision": artifacts.git_revision(),
+    }
+
+
+def evaluation_split(split):
+    """("test", indices), or ("val", indices) where the protocol has no test examples."""
+    if len(split.test):
+        return "test", split.test
+    return "val", split.val
+
+
+def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
+    name, indices = evaluation_split(split)
+    probs = predict(model, ds, indices, config.batch_size, config.channels)
+    measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
+    val = classification_metrics(ds.labels[split.val],
+                                 predict(model, ds, split.val, config.batch_size,
+                                         config.channels), ds.class_names)
+    metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
+               "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
+               "validation": {k: val[k] for k in ("num_examples", "accuracy",
+                                                   "balanced_accuracy", "macro_f1", "loss")}}
+    if name == "val":
+        metrics["notes"] = ["the protocol has no test examples: these are validation figures, "
+                            "the split the best epoch was chosen on"]
+    title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
+    artifacts.save_keras_model(model, fold_dir / "model.keras")
+    message = artifacts.export_saved_model(model, fold_dir / "saved_model")
+    metrics["saved_model"] = None if message else "saved_model"
+    if message:
+        metrics.setdefault("notes", []).append(message)
+        _log(verbose, message)
+    plot_confusion_matrix(measured["confusion_matrix"], ds.class_names,
+                          fold_dir / "confusion_matrix.png", title)
+    plot_history(state["history"], fold_dir / "curves.png", title)
+    artifacts.write_json(fold_dir / "metrics.json", metrics)
+    _log(verbose, f"fold {split.fold}: {name} accuracy {metrics['accuracy']:.4f}, balanced "
+                  f"{metrics['balanced_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+                  f"(best epoch {metrics['best_epoch']}); artifacts in {fold_dir}")
+    return metrics
