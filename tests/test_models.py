@@ -176,8 +176,8 @@ def test_saved_model_export_serves_the_same_predictions(tmp_path):
 @pytest.mark.parametrize(
     "name, kwargs, steps",
     [
-        ("i_mobilenetv2", dict(alpha=0.35, input_shape=(48, 48, 1)), 50),
-        ("light_ntwrn", dict(TINY["light_ntwrn"], dropout_rate=0.0, input_shape=(48, 48, 1)), 70),
+        ("i_mobilenetv2", dict(alpha=0.35, input_shape=(48, 48, 1)), 80),
+        ("light_ntwrn", dict(TINY["light_ntwrn"], dropout_rate=0.0, input_shape=(48, 48, 1)), 80),
     ],
 )
 def test_tiny_variant_overfits_one_batch(name, kwargs, steps):
