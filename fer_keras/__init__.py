@@ -20,6 +20,9 @@ _LAZY = {
     "layers": "fer_keras.layers",
     "models": "fer_keras.models",
     "data": "fer_keras.data",
+    "training": "fer_keras.training",
+    "train": "fer_keras.training",
+    "resolve_config": "fer_keras.training",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
