@@ -1,0 +1,201 @@
+"""From a path or a published name to a callable model with its class names and training set.
+
+Accepted: a `.keras` file, a SavedModel folder, a `.tflite` file, a fold folder (`fold_K/` with
+`model.keras`, `saved_model/`, `metrics.json`), a run folder (its lowest `fold_K` unless `fold`
+is given), or an export folder (`python -m fer_keras.export` output, with `model_info.json`).
+Class names are taken, in order, from the SavedModel's embedded `class_names` signature, a
+`model_info.json` sidecar, the `metrics.json` of the run, and only then a default `class_0` ...
+`class_{N-1}` whose source says "default".
+"""
+
+import dataclasses
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+MODELS_ENV = "FER_KERAS_MODELS"
+INFO_FILE = "model_info.json"
+FORMATS = ("keras", "saved_model", "tflite")
+# Names inside a folder, per format, in order of preference.
+_DIR_FILES = {"keras": ("model.keras",), "saved_model": ("saved_model",),
+              "tflite": ("model_float32.tflite", "model.tflite")}
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """`predict(batch float32 N x H x W x C, raw 0-255) -> probabilities N x K`."""
+
+    predict: callable
+    input_shape: tuple
+    class_names: tuple
+    class_names_source: str
+    dataset: str = None
+    keras_model: object = None
+    format: str = ""
+    path: str = ""
+    info: dict = dataclasses.field(default_factory=dict)
+
+
+def default_models_dir():
+    """`$FER_KERAS_MODELS`, else the repository's `saved_models/`."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "saved_models"
+
+
+def list_pretrained(models_dir=None):
+    """Names of the model folders in the published-models folder."""
+    root = Path(models_dir) if models_dir else default_models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def resolve_pretrained(name, models_dir=None):
+    """The folder of a published model; ValueError listing the available ones otherwise."""
+    root = Path(models_dir) if models_dir else default_models_dir()
+    folder = root / name
+    if not folder.is_dir():
+        known = list_pretrained(root)
+        raise ValueError(f"no published model {name!r} in {root} (set {MODELS_ENV} or pass "
+                         f"models_dir); available: {', '.join(known) or 'none'}")
+    return folder
+
+
+def resolve_artifact(path, format=None, fold=None):
+    """(artifact path, format) for any accepted path; ValueError saying what was expected."""
+    path = Path(path)
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    if path.is_file():
+        kind = {".keras": "keras", ".tflite": "tflite"}.get(path.suffix)
+        if kind is None:
+            raise ValueError(f"{path}: not a model (expected .keras, .tflite, a SavedModel, "
+                             "a fold, run or export folder)")
+        return path, kind
+    if (path / "saved_model.pb").is_file():
+        return path, "saved_model"
+    folds = sorted((p for p in path.glob("fold_*") if p.is_dir()),
+                   key=lambda p: int(p.name.split("_")[1]) if p.name[5:].isdigit() else 1 << 30)
+    if folds and not any((path / n).exists() for names in _DIR_FILES.values() for n in names):
+        chosen = path / f"fold_{fold}" if fold is not None else folds[0]
+        if not chosen.is_dir():
+            raise ValueError(f"{path}: no fold_{fold} (folds: {[p.name for p in folds]})")
+        return resolve_artifact(chosen, format)
+    for kind in ([format] if format else FORMATS):
+        for name in _DIR_FILES[kind]:
+            candidate = path / name
+            if candidate.is_file() or (candidate / "saved_model.pb").is_file():
+                return candidate, kind
+    want = f"a {format} model" if format else "model.keras, saved_model/ or a .tflite file"
+    raise ValueError(f"{path}: no model found (looked for {want})")
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def artifact_info(artifact):
+    """The merged sidecar information of an artifact: metrics.json, then model_info.json.
+
+    Both are looked for beside the artifact and, for a SavedModel folder, inside it.
+    """
+    artifact = Path(artifact)
+    folders = [artifact.parent] + ([artifact] if artifact.is_dir() else [])
+    info = {}
+    for folder in folders:
+        metrics = _read_json(folder / "metrics.json")
+        for key in ("dataset", "class_names", "model", "protocol", "fold", "split_seed",
+                    "accuracy"):
+            if key in metrics:
+                info[key] = metrics[key]
+        if metrics.get("class_names"):
+            info["class_names_source"] = str(folder / "metrics.json")
+    for folder in folders:
+        sidecar = _read_json(folder / INFO_FILE)
+        info.update(sidecar)
+        if sidecar.get("class_names"):
+            info["class_names_source"] = str(folder / INFO_FILE)
+    return info
+
+
+def _load_keras(path):
+    import keras
+
+    import fer_keras.models  # noqa: F401 - registers the custom layers
+    try:
+        import fer_keras.training.optimizers  # noqa: F401 - a compiled model's optimizer
+    except ImportError:
+        pass
+    model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
+
+    def predict(x):
+        return np.asarray(keras.ops.convert_to_numpy(model(np.asarray(x, np.float32),
+                                                           training=False)), np.float32)
+
+    return predict, tuple(int(v) for v in model.inputs[0].shape[1:]), model
+
+
+def _load_saved_model(path):
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ValueError(f"{path} is a SavedModel, which needs TensorFlow; load the "
+                         "model.keras or .tflite beside it instead") from None
+    loaded = tf.saved_model.load(str(path))
+    fn = loaded.signatures["serving_default"]
+    spec = fn.structured_input_signature[1]
+    name = list(spec)[0]
+    input_shape = tuple(int(v) for v in spec[name].shape[1:])
+
+    def predict(x):
+        out = fn(**{name: tf.constant(np.asarray(x, np.float32))})
+        value = out["probabilities"] if "probabilities" in out else next(iter(out.values()))
+        return np.asarray(value, np.float32)
+
+    embedded = None
+    if "class_names" in loaded.signatures:
+        out = loaded.signatures["class_names"]()
+        embedded = tuple(v.decode() for v in next(iter(out.values())).numpy())
+    return predict, input_shape, embedded
+
+
+def load_model(path, format=None, fold=None, num_threads=None):
+    """Loads any accepted artifact (see module doc) as a `LoadedModel`."""
+    artifact, kind = resolve_artifact(path, format, fold)
+    info = artifact_info(artifact)
+    keras_model, embedded = None, None
+    if kind == "keras":
+        predict, input_shape, keras_model = _load_keras(artifact)
+    elif kind == "saved_model":
+        predict, input_shape, embedded = _load_saved_model(artifact)
+    else:
+        from fer_keras.inference.tflite import TFLiteRunner
+
+        runner = TFLiteRunner(artifact, num_threads=num_threads)
+        predict, input_shape = runner, runner.input_shape
+    num_classes = int(predict(np.zeros((1, *input_shape), np.float32)).shape[-1])
+    if embedded:
+        names, source = embedded, f"{artifact} (embedded)"
+    elif info.get("class_names"):
+        names, source = tuple(info["class_names"]), info["class_names_source"]
+    else:
+        names = tuple(f"class_{k}" for k in range(num_classes))
+        source = "default (no class names found in the artifact, metrics.json or model_info.json)"
+        warnings.warn(f"{artifact}: no class names found; using {names[0]} ... {names[-1]}",
+                      stacklevel=2)
+    if len(names) != num_classes:
+        raise ValueError(f"{artifact}: the model has {num_classes} outputs but {source} names "
+                         f"{len(names)} classes")
+    return LoadedModel(predict=predict, input_shape=input_shape, class_names=tuple(names),
+                       class_names_source=source, dataset=info.get("dataset"),
+                       keras_model=keras_model, format=kind, path=str(artifact), info=info)

@@ -1,0 +1,106 @@
+"""Running and inspecting TFLite models: LiteRT (`ai-edge-litert`) when installed, else TensorFlow.
+
+`tf.lite.Interpreter` is deprecated from TensorFlow 2.20 on in favour of LiteRT's
+`ai_edge_litert.interpreter.Interpreter`, which has the same API. `make_interpreter` prefers
+LiteRT and falls back to TensorFlow's with a one-time note. Quantised inputs and outputs (the
+full-integer export) are quantised and dequantised here with the tensors' own scale and zero
+point, so callers always pass raw 0-255 float32 pixels and get float32 probabilities.
+"""
+
+import warnings
+
+import numpy as np
+
+_NOTED = []
+
+
+def interpreter_class():
+    """(Interpreter class, "ai-edge-litert" or "tf.lite")."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ImportError("running a TFLite model needs ai-edge-litert (pip install "
+                          "ai-edge-litert) or TensorFlow") from None
+    if not _NOTED:
+        _NOTED.append(True)
+        warnings.warn("ai-edge-litert is not installed; using the deprecated tf.lite.Interpreter "
+                      "(pip install ai-edge-litert)", stacklevel=3)
+    return tf.lite.Interpreter, "tf.lite"
+
+
+def make_interpreter(model_path=None, model_content=None, num_threads=None):
+    cls, _ = interpreter_class()
+    kwargs = {"num_threads": num_threads} if num_threads else {}
+    if model_content is not None:
+        interp = cls(model_content=bytes(model_content), **kwargs)
+    else:
+        interp = cls(model_path=str(model_path), **kwargs)
+    interp.allocate_tensors()
+    return interp
+
+
+class TFLiteRunner:
+    """Calls a TFLite classifier on float32 raw-pixel batches; returns float32 probabilities."""
+
+    def __init__(self, model_path=None, model_content=None, num_threads=None):
+        self.interpreter = make_interpreter(model_path, model_content, num_threads)
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(v) for v in self.input["shape"][1:])
+        self._batch = int(self.input["shape"][0])
+
+    def _resize(self, n):
+        if n != self._batch:
+            self.interpreter.resize_tensor_input(self.input["index"], [n, *self.input_shape])
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+            self._batch = n
+
+    def __call__(self, x):
+        x = np.asarray(x, np.float32)
+        self._resize(len(x))
+        dtype = self.input["dtype"]
+        if dtype != np.float32:
+            scale, zero = self.input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"])
+        if self.output["dtype"] != np.float32:
+            scale, zero = self.output["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        return np.asarray(y, np.float32)
+
+
+def list_ops(model_path=None, model_content=None):
+    """The operators of a TFLite model, in execution order.
+
+    Returns:
+        list of dicts: `op` (builtin name, e.g. "CONV_2D", or the custom op's name), `index`,
+        `input_types` (dtype names of the op's tensor inputs) and `float_inputs` (True when an
+        input is float32: in a full-integer model, such an op was not quantised).
+    """
+    interp = make_interpreter(model_path, model_content)
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    ops = []
+    for d in interp._get_ops_details():  # noqa: SLF001 - the only per-op listing both APIs offer
+        types = [np.dtype(tensors[i]["dtype"]).name for i in d["inputs"] if i in tensors]
+        ops.append({"op": d["op_name"], "index": int(d["index"]), "input_types": types,
+                    "float_inputs": "float32" in types})
+    return ops
+
+
+def op_counts(ops):
+    """{op name: count}, in order of first appearance."""
+    counts = {}
+    for o in ops:
+        counts[o["op"]] = counts.get(o["op"], 0) + 1
+    return counts
