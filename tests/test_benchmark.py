@@ -1,0 +1,70 @@
+"""Smoke test of ``python -m fer_keras.benchmark --tiny``: every figure produced and finite."""
+
+import math
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from fer_keras import benchmark
+
+TF_KEYS = ("saved_model_latency_ms", "tflite_float32_latency_ms", "tflite_int8_latency_ms",
+           "tflite_predicted_latency_ms", "tflite_latency_over_predicted")
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    keras.utils.set_random_seed(0)
+    # One model of the papers (custom layers, grouped convolutions, SCAM) keeps this short; the
+    # keras MobileNetV2 reference runs anyway, for the TFLite ceiling.
+    return benchmark.run(models=("light_ntwrn",), repeats=1, tiny=True)
+
+
+def test_tiny_run_produces_every_figure(tiny_result):
+    has_tf = benchmark._tensorflow_available()[0]
+    ceilings = tiny_result["ceilings"]
+    assert _finite(ceilings["conv1x1_gmacs"]) and _finite(ceilings["memcpy_gbs"])
+    (row,) = tiny_result["models"]
+    assert row["name"] == "light_ntwrn" and row["train_batch"] == 30
+    for key in ("params", "size_mb", "macs", "train_images_per_s", "inference_images_per_s",
+                "keras_latency_ms", "train_gmacs", "train_fraction_of_conv1x1",
+                "inference_fraction_of_conv1x1"):
+        assert _finite(row[key]), (key, row[key])
+    if has_tf:
+        assert _finite(ceilings["tflite_gmacs"])
+        for key in TF_KEYS:
+            assert _finite(row[key]), (key, row[key])
+        assert _finite(tiny_result["pipeline"]["images_per_s"])
+        assert _finite(tiny_result["pipeline"]["fraction_of_memcpy"])
+    else:
+        assert all(row[key] is None for key in TF_KEYS) and row["tf_skipped"]
+    # the table prints every model and both ceilings
+    table = benchmark.format_markdown(tiny_result)
+    assert "| light_ntwrn |" in table and "GMAC/s" in table and "GB/s" in table
+
+
+def test_fractions_are_computed_from_the_ceilings():
+    row = {"macs": 1e9, "train_images_per_s": 2.0, "inference_images_per_s": 10.0,
+           "tflite_float32_latency_ms": 150.0}
+    out = benchmark.fractions(row, {"conv1x1_gmacs": 20.0, "tflite_gmacs": 10.0})
+    assert out["train_gmacs"] == pytest.approx(6.0)  # forward + two backward products
+    assert out["train_fraction_of_conv1x1"] == pytest.approx(0.3)
+    assert out["inference_fraction_of_conv1x1"] == pytest.approx(0.5)
+    assert out["tflite_predicted_latency_ms"] == pytest.approx(100.0)
+    assert out["tflite_latency_over_predicted"] == pytest.approx(1.5)
+
+
+def test_preset_batch_sizes():
+    assert benchmark.train_batch_size("i_mobilenetv2") == 32
+    assert benchmark.train_batch_size("light_ntwrn") == 30
+
+
+def test_unknown_model_is_a_clear_error():
+    result = subprocess.run([sys.executable, "-m", "fer_keras.benchmark", "--models", "resnet18"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "resnet18" in result.stderr
