@@ -34,9 +34,18 @@ def interpreter_class():
     return tf.lite.Interpreter, "tf.lite"
 
 
-def make_interpreter(model_path=None, model_content=None, num_threads=None):
-    cls, _ = interpreter_class()
+def make_interpreter(model_path=None, model_content=None, num_threads=None, delegates=True):
+    """An allocated interpreter; `delegates=False` keeps XNNPACK from replacing the model's ops
+    by DELEGATE nodes (used to list the model's own ops)."""
+    cls, source = interpreter_class()
     kwargs = {"num_threads": num_threads} if num_threads else {}
+    if not delegates:
+        if source == "ai-edge-litert":
+            from ai_edge_litert.interpreter import OpResolverType
+        else:
+            from tensorflow.lite.experimental import OpResolverType
+        kwargs["experimental_op_resolver_type"] = \
+            OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     if model_content is not None:
         interp = cls(model_content=bytes(model_content), **kwargs)
     else:
@@ -88,7 +97,7 @@ def list_ops(model_path=None, model_content=None):
         `input_types` (dtype names of the op's tensor inputs) and `float_inputs` (True when an
         input is float32: in a full-integer model, such an op was not quantised).
     """
-    interp = make_interpreter(model_path, model_content)
+    interp = make_interpreter(model_path, model_content, delegates=False)
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     ops = []
     for d in interp._get_ops_details():  # noqa: SLF001 - the only per-op listing both APIs offer

@@ -1,0 +1,79 @@
+"""`fer_keras.export`: SavedModel and three TFLite models round-trip, agree, list their ops."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from inference_fixtures import CLASS_NAMES, draw_face, tiny_model, write_fold
+
+pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from fer_keras.export import export
+
+    root = tmp_path_factory.mktemp("export")
+    write_fold(root / "run" / "fold_0", tiny_model())
+    report = export(root / "run", root / "out", val_limit=60, calibration_size=40,
+                    min_agreement=0.0, latency_repeats=5, log=lambda *a: None)
+    return root, report
+
+
+def test_every_format_agrees_with_keras(exported):
+    root, report = exported
+    assert report["passed"]
+    f = report["formats"]
+    assert set(f) == {"keras", "saved_model", "float32", "dynamic_range", "int8"}
+    for fmt in ("saved_model", "float32"):
+        assert f[fmt]["agreement"] == 1.0 and f[fmt]["max_abs_diff"] < 1e-5
+    for fmt in ("dynamic_range", "int8"):  # an untrained model: probabilities near 1/7
+        assert f[fmt]["max_abs_diff"] < 0.05
+    assert f["int8"]["size_bytes"] < f["float32"]["size_bytes"] / 2
+    saved = json.loads((root / "out" / "export_report.json").read_text())
+    assert saved["formats"]["int8"]["file"] == "model_int8.tflite"
+
+
+def test_ops_are_builtins_and_selu_free(exported):
+    _, report = exported
+    for fmt in ("float32", "dynamic_range", "int8"):
+        ops = report["formats"][fmt]["ops"]
+        assert not report["formats"][fmt]["non_builtin_ops"]
+        assert {"CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"} <= set(ops)
+        assert not {"EXP", "SELECT", "SELECT_V2", "CUSTOM"} & set(ops)
+    assert report["formats"]["int8"]["ops"].get("QUANTIZE", 0) >= 1
+
+
+def test_predictor_loads_each_export_with_class_names(exported, tmp_path):
+    from fer_keras.inference import Predictor
+
+    root, _ = exported
+    out = root / "out"
+    image = draw_face(320)
+    keras_rec = Predictor.load(out, format="keras").predict(image)[0]
+    ref = np.array(list(keras_rec["probabilities"].values()))
+    for fmt, path, tol in (("saved_model", out / "saved_model", 1e-5),
+                           ("tflite", out / "model_float32.tflite", 1e-5),
+                           ("tflite", out / "model_int8.tflite", 0.05)):
+        p = Predictor.load(path)
+        assert p.model.format == fmt and p.class_names == tuple(CLASS_NAMES)
+        rec = p.predict(image)[0]
+        assert rec["box"] == keras_rec["box"]
+        np.testing.assert_allclose(list(rec["probabilities"].values()), ref, atol=tol)
+    # The SavedModel carries its class names alone, away from every sidecar.
+    shutil.copytree(out / "saved_model", tmp_path / "alone")
+    p = Predictor.load(tmp_path / "alone")
+    assert p.class_names == tuple(CLASS_NAMES) and "embedded" in p.model.class_names_source
+
+
+def test_cli_errors(tmp_path, capsys):
+    from fer_keras import export
+
+    assert export.main([str(tmp_path / "missing"), "--output", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert export.main([str(tmp_path), "--output", str(tmp_path / "o"),
+                        "--formats", "float32,fp16"]) == 2
+    assert "unknown format" in capsys.readouterr().err

@@ -1,0 +1,71 @@
+"""`python -m fer_keras.predict`: images, folders, videos, JSON lines, annotation, clear errors."""
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_keras import predict
+from inference_fixtures import CLASS_NAMES, draw_face, tiny_model, write_fold
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_fold(root / "run" / "fold_0", tiny_model())
+    photos = root / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a_face.png"), draw_face(320))
+    cv2.imwrite(str(photos / "b_blank.png"), np.full((200, 200), 120, np.uint8))
+    (photos / "c_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    video = root / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (320, 320))
+    for k in range(4):
+        frame = draw_face(320) if k % 2 == 0 else np.full((320, 320), 90, np.uint8)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return root
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = predict.main(argv, out, err)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def test_folder_of_images(setup, tmp_path):
+    code, rows, err = run([str(setup / "photos"), "--model", str(setup / "run"),
+                           "--annotate", str(tmp_path)])
+    assert code == 1  # the corrupt file
+    assert len(rows) == 1 and rows[0]["source"].endswith("a_face.png")
+    assert rows[0]["frame"] is None and rows[0]["face"] == 0
+    assert rows[0]["label"] in CLASS_NAMES and len(rows[0]["box"]) == 4
+    assert "b_blank.png: no face found" in err
+    assert "c_corrupt.jpg" in err and "Traceback" not in err
+    annotated = cv2.imread(str(tmp_path / "a_face.png"))
+    assert annotated.shape == (320, 320, 3)
+    x, y, w, h = rows[0]["box"]
+    assert tuple(annotated[y, x + w // 2]) == (0, 255, 0)  # the box is drawn
+
+
+def test_video_frames_and_heatmap(setup, tmp_path):
+    code, rows, err = run([str(setup / "clip.avi"), "--model", str(setup / "run"),
+                           "--annotate", str(tmp_path), "--heatmap"])
+    assert code == 0
+    assert [r["frame"] for r in rows] == [0, 2]
+    assert "no face found in 2 of 4 frames" in err
+    cap = cv2.VideoCapture(str(tmp_path / "clip.mp4"))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    cap.release()
+
+
+def test_clear_errors(setup, tmp_path):
+    code, rows, err = run([str(tmp_path / "nope.png"), "--model", str(setup / "run")])
+    assert code == 1 and rows == [] and "no such file" in err
+    code, _, err = run([str(setup / "photos"), "--model", "no_such_model",
+                        "--models-dir", str(tmp_path)])
+    assert code == 2 and "no published model 'no_such_model'" in err
+    code, _, err = run(["7", "--model", str(setup / "run")])  # no webcam 7 here
+    assert code == 1 and "cannot open or read the webcam" in err
