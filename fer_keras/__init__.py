@@ -23,6 +23,9 @@ _LAZY = {
     "training": "fer_keras.training",
     "train": "fer_keras.training",
     "resolve_config": "fer_keras.training",
+    "Predictor": "fer_keras.inference",
+    "inference": "fer_keras.inference",
+    "explain": "fer_keras.explain",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
