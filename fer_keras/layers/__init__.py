@@ -14,6 +14,7 @@ from fer_keras.layers.blocks import (
 )
 from fer_keras.layers.channel_shuffle import ChannelShuffle
 from fer_keras.layers.group_bottleneck import GroupBottleneck
+from fer_keras.layers.group_conv import GroupConv2D
 from fer_keras.layers.reverse_fusion import ReverseFusion
 from fer_keras.layers.scam import SCAM
 from fer_keras.layers.squeeze_excite import SqueezeExcite
@@ -22,6 +23,7 @@ __all__ = [
     "Act",
     "ChannelShuffle",
     "GroupBottleneck",
+    "GroupConv2D",
     "ReverseFusion",
     "SCAM",
     "SqueezeExcite",

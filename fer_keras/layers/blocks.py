@@ -8,6 +8,7 @@ import keras
 
 from fer_keras.layers.activations import Act
 from fer_keras.layers.channel_shuffle import ChannelShuffle
+from fer_keras.layers.group_conv import GroupConv2D
 from fer_keras.layers.reverse_fusion import ReverseFusion
 from fer_keras.layers.scam import SCAM
 from fer_keras.layers.squeeze_excite import SqueezeExcite
@@ -113,7 +114,7 @@ def ds_shuffle_conv(x, filters, strides=1, groups=4, mode="grouped", name="ds"):
     x = keras.layers.DepthwiseConv2D(
         3, strides=strides, padding="same", use_bias=False, name=f"{name}_depthwise"
     )(x)
-    x = keras.layers.Conv2D(
+    x = GroupConv2D(  # Conv2D(groups=groups), as per-group convolutions (fast on CPU)
         filters, 1, groups=groups, use_bias=False, name=f"{name}_pointwise"
     )(x)
     return ChannelShuffle(groups, name=f"{name}_shuffle")(x)
