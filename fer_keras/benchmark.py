@@ -18,6 +18,9 @@ lower ceilings rather than as slower models:
 - ``tflite_gmacs``: the MAC rate TFLite float32 reaches on ``keras.applications.MobileNetV2``
   at the same input size, one thread.
 
+Each ceiling is measured at the start and at the end of the run and the higher kept (both are
+in the JSON), since a shared machine can be busy at either moment.
+
 Each model's figures are then given as fractions of them: training and batch-256 inference
 GMAC/s over ``conv1x1_gmacs`` (training counted as three times the forward multiply-adds:
 forward, input gradient, weight gradient), and the TFLite latency over the latency its
@@ -155,30 +158,47 @@ def tflite_latency(flatbuffer, repeats, input_shape=INPUT_SHAPE, threads=1):
     return median_time(interpreter.invoke, repeats, warmup=3)
 
 
-def tflite_ceiling(repeats, tiny=False, input_shape=INPUT_SHAPE):
-    """The MAC rate TFLite float32 reaches on keras.applications.MobileNetV2, one thread."""
+def tflite_ceiling(repeats, tiny=False, input_shape=INPUT_SHAPE, flatbuffer=None):
+    """The MAC rate TFLite float32 reaches on keras.applications.MobileNetV2, one thread.
+
+    Pass the ``flatbuffer`` of an earlier call (returned under ``"_flatbuffer"``) to time it again
+    without converting again.
+    """
     from fer_keras.models import count_macs, create_model
 
     kwargs = TINY_KWARGS["baseline"] if tiny else {}
     model = create_model("keras_mobilenetv2", input_shape=input_shape, num_classes=NUM_CLASSES,
                          **kwargs)
     macs = count_macs(model)
-    with tempfile.TemporaryDirectory() as tmp:
-        flatbuffer = tflite_bytes(export_saved_model(model, os.path.join(tmp, "saved")))
+    if flatbuffer is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            flatbuffer = tflite_bytes(export_saved_model(model, os.path.join(tmp, "saved")))
     seconds = tflite_latency(flatbuffer, max(repeats, 5) * 4, input_shape)
     return {"tflite_gmacs": macs / seconds / 1e9, "tflite_reference_macs": macs,
-            "tflite_reference_latency_ms": seconds * 1e3}
+            "tflite_reference_latency_ms": seconds * 1e3, "_flatbuffer": flatbuffer}
 
 
-def machine_ceilings(repeats, tiny=False, input_shape=INPUT_SHAPE):
+def machine_ceilings(repeats, tiny=False, input_shape=INPUT_SHAPE, earlier=None):
+    """This machine's ceilings; with ``earlier`` (a previous call's result), measured again and
+    the higher of the two kept for each, both recorded (a busy moment lowers one measurement)."""
     result = {"conv1x1_gmacs": conv1x1_ceiling(repeats, tiny),
               "memcpy_gbs": memcpy_ceiling(repeats, tiny)}
     has_tf, why = _tensorflow_available()
     if has_tf:
-        result.update(tflite_ceiling(repeats, tiny, input_shape))
+        flatbuffer = earlier.get("_flatbuffer") if earlier else None
+        result.update(tflite_ceiling(repeats, tiny, input_shape, flatbuffer))
     else:
         result.update({"tflite_gmacs": None, "tflite_reference_macs": None,
                        "tflite_reference_latency_ms": None, "tflite_skipped": why})
+    if earlier:
+        for key in ("conv1x1_gmacs", "memcpy_gbs", "tflite_gmacs"):
+            result[f"{key}_start"], result[f"{key}_end"] = earlier[key], result[key]
+            if earlier[key] is not None:
+                result[key] = max(earlier[key], result[key])
+        result["tflite_reference_latency_ms"] = (
+            None if result["tflite_gmacs"] is None
+            else result["tflite_reference_macs"] / result["tflite_gmacs"] / 1e6)
+        result.pop("_flatbuffer", None)
     return result
 
 
@@ -317,12 +337,17 @@ def run(models=DEFAULT_MODELS, repeats=5, tiny=False, input_shape=INPUT_SHAPE, l
 
     log = log or (lambda message: None)
     load_before = os.getloadavg()
-    log("ceilings")
-    ceilings = machine_ceilings(repeats, tiny, input_shape)
-    rows = [benchmark_model(name, repeats, tiny, input_shape, ceilings=ceilings, log=log)
-            for name in models]
+    log("ceilings (start)")
+    start = machine_ceilings(repeats, tiny, input_shape)
+    rows = [benchmark_model(name, repeats, tiny, input_shape, log=log) for name in models]
     log("data pipeline")
-    pipeline = pipeline_throughput(tiny, ceilings)
+    pipeline = pipeline_throughput(tiny)
+    log("ceilings (end)")
+    ceilings = machine_ceilings(repeats, tiny, input_shape, earlier=start)
+    for row in rows:
+        row.update(fractions(row, ceilings))
+    if pipeline.get("images_per_s") is not None:
+        pipeline["fraction_of_memcpy"] = pipeline["bytes_per_s"] / (ceilings["memcpy_gbs"] * 1e9)
     result = {
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "keras": keras.__version__,

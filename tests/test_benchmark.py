@@ -29,6 +29,10 @@ def test_tiny_run_produces_every_figure(tiny_result):
     has_tf = benchmark._tensorflow_available()[0]
     ceilings = tiny_result["ceilings"]
     assert _finite(ceilings["conv1x1_gmacs"]) and _finite(ceilings["memcpy_gbs"])
+    # measured at the start and at the end, the higher kept
+    assert ceilings["conv1x1_gmacs"] == max(ceilings["conv1x1_gmacs_start"],
+                                            ceilings["conv1x1_gmacs_end"])
+    assert "_flatbuffer" not in ceilings
     (row,) = tiny_result["models"]
     assert row["name"] == "light_ntwrn" and row["train_batch"] == 30
     for key in ("params", "size_mb", "macs", "train_images_per_s", "inference_images_per_s",
