@@ -31,29 +31,14 @@ def load_predictor(path):
 
     `predict(x)` maps a float32 batch of raw-pixel images to class probabilities.
     """
+    from fer_keras.inference.loading import _load_keras, _load_saved_model
+
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
-        import keras
-
-        import fer_keras.models  # noqa: F401 - registers the custom layers
-        import fer_keras.training.optimizers  # noqa: F401 - a compiled model's optimizer
-
-        model = keras.saving.load_model(str(path), safe_mode=True)
-        return (lambda x: np.asarray(model.predict_on_batch(x), np.float32)), model, "keras"
+        predict, _, model = _load_keras(path)
+        return predict, model, "keras"
     if (path / "saved_model.pb").is_file():
-        try:
-            import tensorflow as tf
-        except ImportError:
-            raise ValueError(f"{path} is a SavedModel, which needs TensorFlow; "
-                             "evaluate the model.keras beside it instead") from None
-        loaded = tf.saved_model.load(str(path))
-        fn = loaded.signatures["serving_default"]
-        name = list(fn.structured_input_signature[1])[0]
-
-        def predict(x):
-            out = fn(**{name: tf.constant(x, tf.float32)})
-            return np.asarray(next(iter(out.values())), np.float32)
-
+        predict, _, _ = _load_saved_model(path)
         return predict, None, "saved_model"
     raise ValueError(f"{path}: not a .keras file nor a SavedModel folder")
 
