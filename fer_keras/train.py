@@ -78,6 +78,9 @@ def build_parser():
     p.add_argument("--output", help="the run folder")
     p.add_argument("--mixed-precision", type=_bool_or_auto, help="auto (default), on, off")
     p.add_argument("--jit-compile", type=_bool_or_auto, help="auto (default), on, off")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="stop after the epoch during which this much time has passed and write "
+                        "the artifacts of the best epoch so far; the same command resumes later")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
     return p
 
@@ -98,7 +101,7 @@ def main(argv=None):
 
     try:
         config = config_from_args(args)
-        if config.dataset != "synthetic" and config.data_dir and not os.path.isdir(
+        if config.dataset != "synthetic" and config.data_dir and not os.path.exists(
                 config.data_dir):
             raise DataError("data folder not found", path=config.data_dir)
         from fer_keras.training.loop import TrainingDiverged, train

@@ -17,6 +17,7 @@ from fer_keras.data.dataset import DataError, FERDataset, LeakageWarning, Split,
 from fer_keras.data.labels import (
     CANONICAL_EMOTION, CKPLUS_CLASSES, FER2013_CLASSES, JAFFE_CLASSES, label_mapping, map_labels,
 )
+from fer_keras.data.packed import is_packed, load_packed, save_packed
 from fer_keras.data.pipeline import iterate_batches, make_tf_dataset
 from fer_keras.data.protocols import default_protocol, list_protocols, make_splits
 
@@ -34,7 +35,8 @@ def load_dataset(name, data_dir=None, **options):
 
     Args:
         name: "fer2013", "ckplus", "jaffe", "imagefolder" or "synthetic".
-        data_dir: the folder as downloaded (see docs/data.md); None only for "synthetic".
+        data_dir: the folder as downloaded (see docs/data.md), or a packed file written by
+            `save_packed` (`.npz.xz`); None only for "synthetic".
         **options: loader options, e.g. skip_bad=True (skip and report bad files),
             image_size (imagefolder, synthetic), num_examples (synthetic).
 
@@ -51,6 +53,8 @@ def load_dataset(name, data_dir=None, **options):
         from fer_keras.data.synthetic import load_synthetic
 
         return load_synthetic(**options)
+    if data_dir is not None and is_packed(data_dir):
+        return load_packed(data_dir, name=None if name == "imagefolder" else name)
     if data_dir is None:
         raise DataError(f"dataset {name!r} needs data_dir, the folder as downloaded "
                         "(see docs/data.md); only 'synthetic' loads without one")
@@ -77,6 +81,7 @@ __all__ = [
     "CANONICAL_EMOTION", "CKPLUS_CLASSES", "DATASETS", "DataError", "FER2013_CLASSES", "FERDataset",
     "JAFFE_CLASSES", "LeakageWarning", "Split", "audit_duplicates", "cache_dir", "default_protocol",
     "drop_cross_duplicates", "iterate_batches", "label_mapping", "list_datasets", "list_protocols",
-    "load_dataset", "make_splits", "make_tf_dataset", "map_labels", "split_dataset", "summarize",
+    "load_dataset", "load_packed", "make_splits", "make_tf_dataset", "map_labels", "save_packed",
+    "split_dataset", "summarize",
     *_AUGMENT_NAMES,
 ]

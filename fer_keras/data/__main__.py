@@ -1,6 +1,7 @@
 """`python -m fer_keras.data`: load a dataset, split it by a protocol, print a summary.
 
     python -m fer_keras.data --dataset ckplus --data-dir ../shared/data/ckplus --json
+    python -m fer_keras.data --dataset ckplus --data-dir ../shared/data/ckplus --pack ckplus.npz.xz
 """
 
 import argparse
@@ -51,6 +52,9 @@ def main(argv=None):
     p.add_argument("--drop-duplicates", action="store_true",
                    help="drop val/test images that exactly duplicate a training image")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--pack", metavar="FILE.npz.xz",
+                   help="also write the loaded dataset to one compressed file that any loader "
+                        "accepts as --data-dir (for machines without the raw folders)")
     args = p.parse_args(argv)
     options = {"skip_bad": args.skip_bad} if args.dataset != "synthetic" else {}
     if args.dataset in ("fer2013", "ckplus", "imagefolder"):
@@ -64,6 +68,12 @@ def main(argv=None):
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
         summary = summarize(ds, splits)
+        if args.pack:
+            from fer_keras.data.packed import save_packed
+
+            path = save_packed(ds, args.pack)
+            print(f"packed {len(ds)} images into {path} ({path.stat().st_size / 1e6:.1f} MB)",
+                  file=sys.stderr)
     except (DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -37,6 +37,8 @@ class TrainConfig:
         init: a trained `model.keras` (or a run folder holding one) to start from.
         output: the run folder.
         mixed_precision, jit_compile: "auto" (on with a GPU, off on CPU), True or False.
+        time_limit: seconds; when set, training stops after the epoch during which it runs out
+            (artifacts come from the best epoch so far; the same call resumes later).
         preset: the preset the values started from (filled in by `resolve_config`).
     """
 
@@ -65,6 +67,7 @@ class TrainConfig:
     output: str = None
     mixed_precision: object = "auto"
     jit_compile: object = "auto"
+    time_limit: float = None
     preset: str = ""
 
     def validate(self):
@@ -101,6 +104,9 @@ class TrainConfig:
                 not isinstance(f, int) or f < 0 for f in self.folds)):
             raise ValueError(f"folds must be None or a list of fold numbers >= 0, got "
                              f"{self.folds!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds, got "
+                             f"{self.time_limit!r}")
         for name in ("mixed_precision", "jit_compile"):
             if getattr(self, name) not in _AUTO:
                 raise ValueError(f"{name} must be 'auto', True or False, got "
@@ -121,7 +127,7 @@ class TrainConfig:
     def run_key(self):
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
-        for name in ("output", "folds", "epochs", "init"):
+        for name in ("output", "folds", "epochs", "init", "time_limit"):
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 

@@ -38,3 +38,29 @@ def resolve_auto(config):
     else:
         jit = bool(config.jit_compile)
     return mixed, jit
+
+
+def describe_hardware():
+    """What a run's figures were measured on: backend, accelerator (or CPU) and core count."""
+    import os
+    import platform
+
+    backend = keras.backend.backend()
+    accelerator = None
+    try:
+        if backend == "jax":
+            import jax
+
+            gpus = [d for d in jax.devices() if d.platform == "gpu"]
+            accelerator = gpus[0].device_kind if gpus else None
+        elif backend == "tensorflow" and has_gpu():
+            import tensorflow as tf
+
+            gpu = tf.config.list_physical_devices("GPU")[0]
+            accelerator = tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+    except Exception:  # noqa: BLE001 - the description is informative only
+        accelerator = None
+    cpu = platform.processor() or platform.machine()
+    return {"backend": backend, "accelerator": accelerator or "none", "cpu": cpu,
+            "cpu_count": os.cpu_count(),
+            "summary": f"{accelerator or f'CPU ({os.cpu_count()} cores)'}, {backend}"}

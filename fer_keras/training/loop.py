@@ -80,9 +80,15 @@ def train(config, verbose=1):
                          f"has folds 0..{len(splits) - 1}")
     run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.write_json(run_dir / "config.json", config.to_dict())
+    deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
     results = []
     for fold in folds:
-        results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose))
+        if deadline is not None and time.monotonic() > deadline:
+            _log(verbose, f"time limit of {config.time_limit:g} s reached: folds from {fold} on "
+                          "were not started; run the same command again to continue")
+            break
+        results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose,
+                                  deadline=deadline))
     summary = {}
     if len(results) > 1:
         summary = summarize_folds(results)
@@ -166,14 +172,37 @@ def _class_weights(config, labels, num_classes):
     return np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
 
 
+def logits_model(model):
+    """The model up to its softmax layer (`predictions`), sharing every layer and weight.
+
+    Training minimises cross-entropy on these logits (`from_logits=True`): computed on softmax
+    outputs, Keras clips probabilities to [1e-7, 1 - 1e-7], and an example whose true-class
+    probability falls under 1e-7 then contributes no gradient at all. Models without a softmax
+    layer are returned as they are.
+    """
+    import keras
+
+    try:
+        head = model.get_layer("predictions")
+    except ValueError:
+        return model
+    if not isinstance(head, keras.layers.Softmax) or model.layers[-1] is not head:
+        return model
+    return keras.Model(model.inputs, head.input, name=f"{model.name}_logits")
+
+
 def train_step(model, x, y, sample_weight):
     """One optimizer step; returns the batch's mean loss and accuracy."""
     logs = model.train_on_batch(x, y, sample_weight=sample_weight, return_dict=True)
     return float(logs["loss"]), float(logs.get("accuracy", np.nan))
 
 
-def train_fold(config, ds, split, fold_dir, verbose=1):
+def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     """Trains one fold into `fold_dir` (resuming from its checkpoint) and writes its artifacts.
+
+    With a `deadline` (a `time.monotonic()` value), training stops after the epoch during which
+    it passes and the artifacts are written from the best epoch so far; `metrics.json` then says
+    how many of the configured epochs were trained, and the same call later resumes the run.
 
     Returns:
         the fold's metrics dict (what `metrics.json` holds).
@@ -209,16 +238,18 @@ def train_fold(config, ds, split, fold_dir, verbose=1):
     try:
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, ds)
+        trainer = logits_model(model)
         steps = -(-len(split.train) // config.batch_size)
-        model.compile(optimizer=make_optimizer(config, steps),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      jit_compile=jit)
-        model.optimizer.build(model.trainable_variables)
+        trainer.compile(optimizer=make_optimizer(config, steps),
+                        loss=keras.losses.SparseCategoricalCrossentropy(
+                            from_logits=trainer is not model),
+                        metrics=["accuracy"], jit_compile=jit)
+        trainer.optimizer.build(trainer.trainable_variables)
         state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
                  "best_score": None, "history": []}
         best_weights = None
         if saved is not None:
-            checkpoint.restore(model, saved)
+            checkpoint.restore(trainer, saved)
             state, best_weights = saved["state"], saved["best"] or None
             _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                           f"(best so far: epoch {state['best_epoch'] + 1})")
@@ -227,7 +258,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1):
         weights = _class_weights(config, ds.labels[split.train], ds.num_classes)
         writer = _summary_writer(fold_dir / "logs")
         for epoch in range(state["epochs_done"], config.epochs):
-            row = _run_epoch(model, config, ds, split, epoch, weights, verbose, ckpt_path)
+            row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
+                             ckpt_path)
             row["learning_rate"] = row.pop("lr_start")
             score = row["val_accuracy"]
             if state["best_score"] is None or score > state["best_score"]:
@@ -235,13 +267,18 @@ def train_fold(config, ds, split, fold_dir, verbose=1):
                 best_weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
             state["epochs_done"] = epoch + 1
             state["history"].append(row)
-            checkpoint.save_checkpoint(ckpt_path, model, state, best_weights)
+            checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
             artifacts.write_history_csv(fold_dir / "history.csv", state["history"])
             _write_scalars(writer, row)
             _log(verbose, f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
                           f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
                           f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g} "
                           f"({row['time_s']:.1f} s)")
+            if deadline is not None and time.monotonic() > deadline and epoch + 1 < config.epochs:
+                _log(verbose, f"fold {split.fold}: time limit of {config.time_limit:g} s reached "
+                              f"after epoch {epoch + 1} of {config.epochs}; writing the artifacts "
+                              "of the best epoch so far (run the same command again to resume)")
+                break
         if best_weights is not None:
             model.set_weights(best_weights)
         return _write_artifacts(model, config, ds, split, fold_dir, state, verbose)
@@ -249,13 +286,13 @@ def train_fold(config, ds, split, fold_dir, verbose=1):
         keras.config.set_dtype_policy(policy)
 
 
-def _run_epoch(model, config, ds, split, epoch, weights, verbose, ckpt_path):
+def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_path):
     from tqdm.auto import tqdm
 
     from fer_keras.training.optimizers import current_learning_rate
 
     start = time.perf_counter()
-    lr = current_learning_rate(model.optimizer)
+    lr = current_learning_rate(trainer.optimizer)
     steps = -(-len(split.train) // config.batch_size)
     total_loss = total_acc = seen = 0.0
     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
@@ -263,7 +300,7 @@ def _run_epoch(model, config, ds, split, epoch, weights, verbose, ckpt_path):
     for step, (x, y) in enumerate(_batches(config, ds, split.train, epoch)):
         y = np.asarray(y)
         sw = None if weights is None else weights[y].astype(np.float32)
-        loss, acc = train_step(model, x, y, sw)
+        loss, acc = train_step(trainer, x, y, sw)
         if not np.isfinite(loss):
             bar.close()
             kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
@@ -317,6 +354,7 @@ def run_metadata(config, ds, split, model):
     """The descriptive keys of metrics.json (everything but the measured numbers)."""
     import fer_keras
     from fer_keras.models import model_summary
+    from fer_keras.training.device import describe_hardware
 
     try:
         size = model_summary(model)
@@ -329,6 +367,7 @@ def run_metadata(config, ds, split, model):
         "size_mb": size.get("size_mb"), "macs": size.get("macs"),
         "config": config.to_dict(), "data_fingerprint": ds.fingerprint(),
         "protocol_notes": list(split.notes), "package_version": fer_keras.__version__,
+        "hardware": describe_hardware(),
         "git_revision": artifacts.git_revision(),
     }
 
@@ -348,12 +387,17 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                                  predict(model, ds, split.val, config.batch_size,
                                          config.channels), ds.class_names)
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
+               "epochs_configured": config.epochs,
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
                "validation": {k: val[k] for k in ("num_examples", "accuracy",
                                                    "balanced_accuracy", "macro_f1", "loss")}}
+    if state["epochs_done"] < config.epochs:
+        metrics.setdefault("notes", []).append(
+            f"stopped by the time limit after {state['epochs_done']} of {config.epochs} epochs")
     if name == "val":
-        metrics["notes"] = ["the protocol has no test examples: these are validation figures, "
-                            "the split the best epoch was chosen on"]
+        metrics.setdefault("notes", []).append(
+            "the protocol has no test examples: these are validation figures, the split the best "
+            "epoch was chosen on")
     title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
     artifacts.save_keras_model(model, fold_dir / "model.keras")
     message = artifacts.export_saved_model(model, fold_dir / "saved_model")

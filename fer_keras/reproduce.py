@@ -1,0 +1,357 @@
+"""`python -m fer_keras.reproduce`: the papers' tables, rerun row by row and regenerated from runs.
+
+    python -m fer_keras.reproduce list
+    python -m fer_keras.reproduce run --table lntwrn_table5 --dataset ckplus \\
+        --protocol subject_kfold --epochs 30 --data-root ../shared/data --jobs 2
+    python -m fer_keras.reproduce report --study studies/main --output docs/reproduction.md
+
+A study is a folder of ordinary training runs (`python -m fer_keras.train` run folders), one per
+(dataset, table row, protocol, seed), named `DATASET-ROW-PROTOCOL-seedSEED`. `run` starts one
+`python -m fer_keras.train --fold K` process per unfinished fold (up to `--jobs` at a time: on a
+GPU several small models share it well), so a study continues across sittings and machines: a
+fold whose `metrics.json` reports all its configured epochs is skipped, a fold with a checkpoint
+resumes. `report` reads the `metrics.json` files and nothing else; no number is typed by hand.
+The tables, the paper figures and how each row is run: docs/reproduction.md.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+IMNV2 = "I-MobileNetV2 (Sci. Rep. 2024)"
+LNTWRN = "Light-NTWRN (2022)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One row of a paper table: a registered model plus training overrides, and its figures."""
+
+    key: str
+    label: str
+    model: str
+    paper: dict
+    overrides: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A paper table: rows, and per dataset (paper protocol, leakage-free protocol)."""
+
+    name: str
+    title: str
+    paper: str
+    rows: tuple
+    protocols: dict
+    note: str = ""
+
+    def row(self, key):
+        for r in self.rows:
+            if r.key == key:
+                return r
+        raise ValueError(f"table {self.name} has no row {key!r}; rows: "
+                         f"{', '.join(r.key for r in self.rows)}")
+
+
+TABLES = {t.name: t for t in (
+    Table("imnv2_table2", "I-MobileNetV2, Table 2 (ablation; accuracy %)", IMNV2, rows=(
+        Row("mobilenetv2", "Mobilenetv2", "mobilenetv2", {"fer2013": 67.90, "ckplus": 89.82}),
+        Row("mobilenetv2_075", "Mobilenetv2(0.75)", "mobilenetv2_075",
+            {"fer2013": 66.99, "ckplus": 86.82}),
+        Row("mobilenetv2_075_se", "Mobilenetv2(0.75) + SE", "mobilenetv2_075_se",
+            {"fer2013": 67.48, "ckplus": 90.91}),
+        Row("mobilenetv2_075_rf", "Mobilenetv2(0.75) + RFF", "mobilenetv2_075_rf",
+            {"fer2013": 68.22, "ckplus": 91.92}),
+        Row("i_mobilenetv2", "Ours (I-MobileNetV2; also Table 3's row)", "i_mobilenetv2",
+            {"fer2013": 68.62, "ckplus": 95.96}),
+    ), protocols={"fer2013": ("official", "official"), "ckplus": ("paper_imnv2", "subject_kfold")},
+        note="FER2013: the paper's split is the official one, but its test figure is on "
+             "PrivateTest, which is withheld here; ours is PublicTest, the split the best epoch "
+             "is chosen on (optimistic)."),
+    Table("lntwrn_table5", "Light-NTWRN, Table 5 (ablation; accuracy %)", LNTWRN, rows=(
+        Row("wrn", "WRN", "wrn", {"fer2013": 69.60, "ckplus": 95.38, "jaffe": 91.42},
+            {"augment": "flip"}),
+        Row("wrn_re", "WRN+RE", "wrn", {"fer2013": 71.05, "ckplus": 97.54, "jaffe": 93.88},
+            {"augment": "erasing"}),
+        Row("wrn_re_scam", "WRN+RE+SCAM", "wrn_scam",
+            {"fer2013": 72.27, "ckplus": 98.35, "jaffe": 94.28}, {"augment": "erasing"}),
+        Row("wrn_re_scam_gbn", "WRN+RE+SCAM+GBN", "wrn_scam_gbn",
+            {"fer2013": 72.58, "ckplus": 98.60, "jaffe": 94.87}, {"augment": "erasing"}),
+        Row("light_ntwrn", "Light-NTWRN (ours; also Table 6's row)", "light_ntwrn",
+            {"fer2013": 73.21, "ckplus": 98.72, "jaffe": 95.21}, {"augment": "erasing"}),
+    ), protocols={"fer2013": ("paper_lntwrn", "official"), "ckplus": ("paper_lntwrn", "subject_kfold"),
+                  "jaffe": ("paper_lntwrn", "loso")},
+        note="paper_lntwrn expands each dataset with improved random erasing before a random "
+             "70/30 split (variants of one image on both sides); the rows without RE train on the "
+             "same expanded set with flips only, since the expansion is part of the protocol."),
+)}
+
+
+def _data_dir(root, dataset):
+    """`ROOT/DATASET.npz.xz` (a pack) if it exists, else `ROOT/DATASET` (the folder)."""
+    root = Path(root)
+    pack = root / f"{dataset}.npz.xz"
+    return str(pack if pack.is_file() else root / dataset)
+
+
+def run_name(dataset, row, protocol, seed):
+    return f"{dataset}-{row.key}-{protocol}-seed{seed}"
+
+
+def experiment_config(table, row, dataset, protocol, seed, data_root, study, **budget):
+    """The TrainConfig of one experiment (every fold), with `budget` overrides (epochs...)."""
+    from fer_keras.training.config import resolve_config
+
+    overrides = {**row.overrides, **{k: v for k, v in budget.items() if v is not None}}
+    return resolve_config(dataset, row.model, data_dir=_data_dir(data_root, dataset),
+                          protocol=protocol, seed=seed,
+                          output=str(Path(study) / run_name(dataset, row, protocol, seed)),
+                          **overrides)
+
+
+def fold_count(config):
+    """Number of folds of the configured protocol (loads the data for per-subject protocols)."""
+    if config.protocol in ("official", "paper_imnv2", "paper_lntwrn", "holdout"):
+        return 1
+    from fer_keras.data import load_dataset, make_splits
+
+    ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
+    return len(make_splits(ds, config.protocol, seed=config.split_seed,
+                           **config.protocol_options))
+
+
+def fold_finished(config, fold):
+    path = Path(config.output) / f"fold_{fold}" / "metrics.json"
+    if not path.is_file():
+        return False
+    metrics = json.loads(path.read_text())
+    return metrics.get("epochs_trained", 0) >= config.epochs
+
+
+def train_command(config, fold, time_limit=None):
+    """The `python -m fer_keras.train` argument list that runs one fold of `config`."""
+    defaults = json.loads(json.dumps(dataclasses.asdict(type(config)())))
+    args = [sys.executable, "-m", "fer_keras.train", "--dataset", config.dataset,
+            "--model", config.model, "--fold", str(fold), "--quiet"]
+    skip = {"dataset", "model", "folds", "preset", "time_limit"}
+    for key, value in config.to_dict().items():
+        if key in skip or value is None or value == defaults.get(key) and key != "epochs":
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, dict):
+            if value:
+                args += [flag, json.dumps(value)]
+        elif isinstance(value, bool):
+            args += [flag, "on" if value else "off"]
+        else:
+            args += [flag, str(value)]
+    if time_limit:
+        args += ["--time-limit", str(time_limit)]
+    return args
+
+
+def plan(tables, datasets, rows, protocols, seeds, data_root, study, **budget):
+    """[(config, fold)] of every selected experiment's folds, finished or not."""
+    jobs = []
+    for table in tables:
+        for dataset in datasets:
+            if dataset not in table.protocols:
+                continue
+            for protocol in (protocols or dict.fromkeys(table.protocols[dataset])):
+                for row in table.rows:
+                    if rows and row.key not in rows:
+                        continue
+                    for seed in seeds:
+                        config = experiment_config(table, row, dataset, protocol, seed,
+                                                   data_root, study, **budget)
+                        jobs += [(config, k) for k in range(fold_count(config))]
+    return jobs
+
+
+def run_jobs(jobs, num_workers=1, time_limit=None, max_time=None, env=None):
+    """Runs the unfinished (config, fold) jobs as subprocesses, `num_workers` at a time.
+
+    Each job logs to `RUN/fold_K.log`. `time_limit` goes to each job (`--time-limit`);
+    after `max_time` seconds no new job starts. Returns {"finished", "failed", "skipped",
+    "not_started"} lists of (run folder, fold).
+    """
+    from tqdm.auto import tqdm
+
+    start = time.monotonic()
+    todo = [(c, k) for c, k in jobs if not fold_finished(c, k)]
+    result = {"finished": [], "failed": [], "skipped": [(c.output, k) for c, k in jobs
+                                                        if fold_finished(c, k)],
+              "not_started": []}
+    running = []
+    bar = tqdm(total=len(todo), desc="folds", unit="fold", file=sys.stderr)
+    while todo or running:
+        while todo and len(running) < num_workers:
+            if max_time is not None and time.monotonic() - start > max_time:
+                result["not_started"] += [(c.output, k) for c, k in todo]
+                todo = []
+                break
+            config, fold = todo.pop(0)
+            Path(config.output).mkdir(parents=True, exist_ok=True)
+            log = open(Path(config.output) / f"fold_{fold}.log", "a")
+            proc = subprocess.Popen(train_command(config, fold, time_limit), stdout=log,
+                                    stderr=subprocess.STDOUT, env=env)
+            running.append((proc, log, config, fold))
+        time.sleep(1.0)
+        for item in list(running):
+            proc, log, config, fold = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            log.close()
+            ok = proc.returncode == 0 and (Path(config.output) / f"fold_{fold}" /
+                                           "metrics.json").is_file()
+            result["finished" if ok else "failed"].append((config.output, fold))
+            name = f"{Path(config.output).name}/fold_{fold}"
+            bar.write(f"{'done' if ok else 'FAILED'}: {name}" + (
+                "" if ok else f" (exit {proc.returncode}; see {config.output}/fold_{fold}.log)"))
+            bar.update(1)
+    bar.close()
+    return result
+
+
+# === Report ===
+def collect(study_dirs):
+    """{(dataset, row key, protocol): [fold metrics...]} from every run folder found."""
+    found = {}
+    for study in study_dirs:
+        for metrics_path in sorted(Path(study).glob("*/fold_*/metrics.json")):
+            run = metrics_path.parent.parent.name
+            parts = run.rsplit("-seed", 1)[0].split("-")
+            if len(parts) != 3:
+                continue
+            dataset, row, protocol = parts
+            m = json.loads(metrics_path.read_text())
+            m["_run"] = str(metrics_path.parent)
+            found.setdefault((dataset, row, protocol), []).append(m)
+    return found
+
+
+def _cell(metrics):
+    import numpy as np
+
+    if not metrics:
+        return "-"
+    acc = 100 * np.array([m["accuracy"] for m in metrics])
+    seeds = sorted({m["seed"] for m in metrics})
+    folds = len({m["fold"] for m in metrics})
+    split = metrics[0]["split"]
+    text = f"{acc.mean():.2f}"
+    if len(acc) > 1:
+        text += f" ± {acc.std():.2f}"
+    detail = [f"{folds} fold{'s' if folds > 1 else ''}"]
+    if len(seeds) > 1:
+        detail.append(f"{len(seeds)} seeds")
+    if split != "test":
+        detail.append(split)
+    return f"{text} ({', '.join(detail)})"
+
+
+def _epochs(metrics):
+    trained = sorted({m["epochs_trained"] for m in metrics})
+    configured = sorted({m.get("epochs_configured", m["epochs_trained"]) for m in metrics})
+    text = "/".join(map(str, trained))
+    if trained != configured:
+        text += f" of {'/'.join(map(str, configured))}"
+    return text
+
+
+def _hardware(metrics):
+    return ", ".join(sorted({m.get("hardware", {}).get("summary", "?") for m in metrics}))
+
+
+def report(study_dirs, tables=None):
+    """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`."""
+    found = collect(study_dirs)
+    lines = []
+    for table in (tables or TABLES.values()):
+        lines += [f"### {table.title}", "", table.note, ""]
+        for dataset, (paper_protocol, free_protocol) in table.protocols.items():
+            same = paper_protocol == free_protocol
+            head = (f"| {dataset} row | paper | ours, `{paper_protocol}`"
+                    + ("" if same else f" | ours, `{free_protocol}` (leakage-free)")
+                    + " | epochs | hardware | command |")
+            lines += [head, "|" + "---|" * (head.count("|") - 1)]
+            for row in table.rows:
+                ours = found.get((dataset, row.key, paper_protocol), [])
+                free = [] if same else found.get((dataset, row.key, free_protocol), [])
+                every = ours + free
+                if not every:
+                    lines.append(f"| {row.label} | {row.paper.get(dataset, '-')} | - |"
+                                 + ("" if same else " - |") + " not run | | |")
+                    continue
+                budget = every[0]["config"]["epochs"]
+                command = (f"`python -m fer_keras.reproduce run --table {table.name} "
+                           f"--dataset {dataset} --rows {row.key} --epochs {budget}`")
+                lines.append(f"| {row.label} | {row.paper.get(dataset, '-')} | {_cell(ours)} |"
+                             + ("" if same else f" {_cell(free)} |")
+                             + f" {_epochs(every)} | {_hardware(every)} | {command} |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m fer_keras.reproduce",
+                                description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the tables, their rows and protocols")
+    r = sub.add_parser("run", help="train the unfinished folds of the selected experiments")
+    r.add_argument("--table", action="append", choices=sorted(TABLES), required=True)
+    r.add_argument("--dataset", action="append", required=True)
+    r.add_argument("--rows", nargs="+", help="row keys (default: every row)")
+    r.add_argument("--protocol", action="append",
+                   help="default: the table's paper protocol and the leakage-free one")
+    r.add_argument("--seeds", nargs="+", type=int, default=[0])
+    r.add_argument("--epochs", type=int, help="the budget of every row (default: the preset)")
+    r.add_argument("--data-root", default="../shared/data",
+                   help="folder holding DATASET/ folders or DATASET.npz.xz packs")
+    r.add_argument("--study", default="studies/main", help="the study folder")
+    r.add_argument("--jobs", type=int, default=1, help="folds trained at a time")
+    r.add_argument("--time-limit", type=float, help="seconds per fold (see train --time-limit)")
+    r.add_argument("--max-time", type=float, help="start no fold after this many seconds")
+    r.add_argument("--dry-run", action="store_true", help="print the fold commands only")
+    g = sub.add_parser("report", help="the Markdown tables from finished runs")
+    g.add_argument("--study", nargs="+", default=["studies/main"])
+    g.add_argument("--output", help="write here instead of standard output")
+    args = p.parse_args(argv)
+
+    if args.command == "list":
+        for t in TABLES.values():
+            print(f"{t.name}: {t.title}")
+            for d, protocols in t.protocols.items():
+                print(f"  {d}: protocols {', '.join(dict.fromkeys(protocols))}")
+            for row in t.rows:
+                print(f"  {row.key:<18} {row.model:<14} {row.overrides or ''} paper {row.paper}")
+        return 0
+    if args.command == "report":
+        text = report(args.study)
+        if args.output:
+            Path(args.output).write_text(text + "\n")
+        else:
+            print(text)
+        return 0
+    tables = [TABLES[name] for name in args.table]
+    jobs = plan(tables, args.dataset, args.rows, args.protocol, args.seeds, args.data_root,
+                args.study, epochs=args.epochs)
+    if args.dry_run:
+        for config, fold in jobs:
+            state = "finished" if fold_finished(config, fold) else "to run"
+            print(f"# {state}\n" + " ".join(train_command(config, fold, args.time_limit)))
+        return 0
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    result = run_jobs(jobs, args.jobs, args.time_limit, args.max_time, env=env)
+    print(json.dumps({k: len(v) for k, v in result.items()}))
+    return 1 if result["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
