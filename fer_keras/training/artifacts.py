@@ -74,15 +74,32 @@ def write_history_csv(path, rows):
         tmp.write_text(buf.getvalue())
 
 
-def save_keras_model(model, path):
-    """Writes `model` without its optimizer as a `.keras` file, atomically."""
+def inference_copy(model):
+    """An uncompiled float32 copy of `model` with the same weights.
+
+    Mixed-precision training leaves `mixed_float16` in every layer's config; artifacts are
+    float32 so that they run at full speed on CPUs, convert to TFLite and compare exactly with a
+    float32 evaluation. Models that cannot be cloned are returned as they are.
+    """
     import keras
 
-    try:  # an uncompiled copy: loadable without the training package's optimizer
-        clone = keras.models.clone_model(model)
+    def float32_layer(layer):
+        config = layer.get_config()
+        if "dtype" in config:
+            config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    try:
+        clone = keras.models.clone_model(model, clone_function=float32_layer)
         clone.set_weights(model.get_weights())
     except Exception:  # noqa: BLE001 - a model that cannot be cloned is saved as it is
-        clone = model
+        return model
+    return clone
+
+
+def save_keras_model(model, path):
+    """Writes `inference_copy(model)` (float32, no optimizer) as a `.keras` file, atomically."""
+    clone = inference_copy(model)
     with atomic_path(path) as tmp:
         clone.save(tmp)
 
@@ -99,7 +116,7 @@ def export_saved_model(model, path):
         return ("the SavedModel export needs TensorFlow, which is not installed; "
                 "model.keras was written (pip install tensorflow to export)")
     with atomic_path(path) as tmp:
-        model.export(str(tmp), format="tf_saved_model", verbose=False)
+        inference_copy(model).export(str(tmp), format="tf_saved_model", verbose=False)
     return None
 
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine (JAX + CUDA, no TensorFlow, no Keras, no network), as used for
+# the GPU rows of docs/reproduction.md. Run from the repository root with the Keras 3.15.1,
+# namex and optree wheels in .whl/ and the packed datasets in packs/ (python -m fer_keras.data
+# --pack), then: OUT=/some/folder bash scripts/gpu_session.sh PHASE
+# Each phase trains the unfinished folds of its experiments (finished ones, found by their
+# metrics.json in studies/, are skipped) and leaves in $OUT: study.tgz (every metrics.json,
+# history.csv, config.json and fold log; no checkpoints) and the model.keras of the fold with the
+# best *validation* accuracy for each published (dataset, model).
+set -u
+PHASE=${1:?phase}
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false \
+    PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import jax, keras; print(jax.__version__, jax.devices(), keras.__version__)" || exit 1
+run() { python3 -m fer_keras.reproduce run --data-root packs "$@"; }
+T0=$(date +%s)
+case $PHASE in
+  1)
+    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
+        --model i_mobilenetv2 --epochs 350 --time-limit 470 --quiet \
+        --output studies/paper_budget/fer2013-i_mobilenetv2-official-seed0 \
+        > "$OUT/fer2013_imnv2.log" 2>&1 &
+    run --study studies/paper_budget --table imnv2_table2 --dataset ckplus --epochs 150 \
+        --jobs 9 --time-limit 200 --max-time 300 2>&1 | grep -v "it/s\|fold/s" ;;
+  2)
+    run --study studies/paper_budget --table lntwrn_table5 --dataset jaffe --epochs 300 \
+        --jobs 6 --time-limit 300 --max-time 240 2>&1 &
+    run --study studies/reduced --table lntwrn_table5 --dataset ckplus --epochs 50 \
+        --jobs 6 --time-limit 200 --max-time 330 2>&1 ;;
+  *) echo "unknown phase $PHASE"; exit 2 ;;
+esac
+wait
+echo "phase $PHASE took $(( $(date +%s) - T0 )) s"
+tar czf "$OUT/study.tgz" --exclude='*.npz' --exclude='model.keras' --exclude='logs' \
+    --exclude='*.png' --exclude='saved_model' studies
+python3 - "$OUT" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+best = {}
+for m in Path("studies").glob("*/*/fold_*/metrics.json"):
+    d = json.loads(m.read_text())
+    if d["model"] not in ("i_mobilenetv2", "light_ntwrn") or d["protocol"].startswith("paper"):
+        continue
+    key, score = (d["dataset"], d["model"]), d["validation"]["accuracy"]
+    if (m.parent / "model.keras").is_file() and score > best.get(key, (-1,))[0]:
+        best[key] = (score, m.parent)
+for (dataset, model), (score, folder) in sorted(best.items()):
+    name = f"{folder.parent.parent.name}__{folder.parent.name}__{folder.name}.keras"
+    shutil.copy(folder / "model.keras", Path(sys.argv[1]) / name)
+    print("kept", name, "val", round(score, 4))
+PY
+ls -la "$OUT"
