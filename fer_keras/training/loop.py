@@ -144,24 +144,33 @@ def transfer_weights(source, target):
     return copied
 
 
-def _batches(config, ds, indices, epoch):
+def _batches(config, ds, indices, epoch, drop_remainder=False):
     import keras
 
     from fer_keras.data import iterate_batches, make_tf_dataset
 
     args = dict(batch_size=config.batch_size, training=True, channels=config.channels,
-                augment=config.augment, seed=config.seed, epoch=epoch)
+                augment=config.augment, seed=config.seed, epoch=epoch,
+                drop_remainder=drop_remainder)
     if keras.backend.backend() == "tensorflow":
         return make_tf_dataset(ds, indices, **args)
     return iterate_batches(ds, indices, **args)
 
 
 def predict(model, ds, indices, batch_size, channels):
-    """Class probabilities (N x K, float32) of the examples, in order, without augmentation."""
+    """Class probabilities (N x K, float32) of the examples, in order, without augmentation.
+
+    The last batch is padded to `batch_size` (and the padding dropped from the output), so a
+    compiled predict function sees one input shape and compiles once.
+    """
     from fer_keras.data import iterate_batches
 
-    out = [np.asarray(model.predict_on_batch(x), np.float32) for x, _ in iterate_batches(
-        ds, indices, batch_size, training=False, channels=channels)]
+    out = []
+    for x, _ in iterate_batches(ds, indices, batch_size, training=False, channels=channels):
+        n = len(x)
+        if n < batch_size:
+            x = np.concatenate([x, np.zeros((batch_size - n,) + x.shape[1:], x.dtype)])
+        out.append(np.asarray(model.predict_on_batch(x), np.float32)[:n])
     return np.concatenate(out)
 
 
@@ -239,7 +248,9 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, ds)
         trainer = logits_model(model)
-        steps = -(-len(split.train) // config.batch_size)
+        drop_remainder = bool(jit) and len(split.train) > config.batch_size
+        steps = (len(split.train) // config.batch_size if drop_remainder
+                 else -(-len(split.train) // config.batch_size))
         trainer.compile(optimizer=make_optimizer(config, steps),
                         loss=keras.losses.SparseCategoricalCrossentropy(
                             from_logits=trainer is not model),
@@ -259,7 +270,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         writer = _summary_writer(fold_dir / "logs")
         for epoch in range(state["epochs_done"], config.epochs):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
-                             ckpt_path)
+                             ckpt_path, drop_remainder)
             row["learning_rate"] = row.pop("lr_start")
             score = row["val_accuracy"]
             if state["best_score"] is None or score > state["best_score"]:
@@ -286,18 +297,23 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         keras.config.set_dtype_policy(policy)
 
 
-def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_path):
+def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_path,
+               drop_remainder=False):
+    """One epoch; with `drop_remainder` (compiled steps) the last partial batch is skipped, so the
+    XLA-compiled train step sees one batch shape and compiles once (shuffling differs per epoch,
+    so every example is still used)."""
     from tqdm.auto import tqdm
 
     from fer_keras.training.optimizers import current_learning_rate
 
     start = time.perf_counter()
     lr = current_learning_rate(trainer.optimizer)
-    steps = -(-len(split.train) // config.batch_size)
+    steps = (len(split.train) // config.batch_size if drop_remainder
+             else -(-len(split.train) // config.batch_size))
     total_loss = total_acc = seen = 0.0
     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                disable=not verbose, leave=False, file=sys.stderr)
-    for step, (x, y) in enumerate(_batches(config, ds, split.train, epoch)):
+    for step, (x, y) in enumerate(_batches(config, ds, split.train, epoch, drop_remainder)):
         y = np.asarray(y)
         sw = None if weights is None else weights[y].astype(np.float32)
         loss, acc = train_step(trainer, x, y, sw)
