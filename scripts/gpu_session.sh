@@ -39,6 +39,22 @@ case $PHASE in
     timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
         --study studies/paper_budget --table imnv2_table2 --rows i_mobilenetv2 --dataset ckplus \
         --epochs 150 --jobs 2 --time-limit 240 --max-time 280 2>&1 | grep -v "it/s\|fold/s" ;;
+  3)  # after the switch to one fit() call per epoch on JAX (state stays on the GPU)
+    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
+        --model i_mobilenetv2 --epochs 350 --time-limit 470 --quiet \
+        --output studies/paper_budget/fer2013-i_mobilenetv2-official-seed0 \
+        > "$OUT/fer2013_imnv2.log" 2>&1 &
+    python3 -m fer_keras.train --dataset ckplus --data-dir packs/ckplus.npz.xz \
+        --model light_ntwrn --protocol subject_kfold --fold 0 --epochs 300 --time-limit 470 \
+        --quiet --output studies/paper_budget/ckplus-light_ntwrn-subject_kfold-seed0 \
+        > "$OUT/ckplus_lntwrn.log" 2>&1 &
+    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
+        --study studies/paper_budget --table lntwrn_table5 --rows light_ntwrn --dataset jaffe \
+        --protocol loso --epochs 300 --jobs 1 --time-limit 150 --max-time 380 \
+        > "$OUT/jaffe_lntwrn.log" 2>&1 &
+    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
+        --study studies/paper_budget --table imnv2_table2 --rows i_mobilenetv2 --dataset ckplus \
+        --epochs 150 --jobs 2 --time-limit 200 --max-time 330 2>&1 | grep -v "it/s\|fold/s" ;;
   *) echo "unknown phase $PHASE"; exit 2 ;;
 esac
 wait
