@@ -148,11 +148,14 @@ def tflite_bytes(saved_model_dir, quantize=False, input_shape=INPUT_SHAPE, calib
 
 
 def tflite_latency(flatbuffer, repeats, input_shape=INPUT_SHAPE, threads=1):
-    """Median seconds of one batch-1 TFLite inference on ``threads`` threads."""
-    import tensorflow as tf
+    """Median seconds of one batch-1 TFLite inference on ``threads`` threads.
 
-    interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads)
-    interpreter.allocate_tensors()
+    The interpreter is ai-edge-litert's where installed (the project's TFLite runtime,
+    `fer_keras.inference.tflite`), else TensorFlow's deprecated `tf.lite.Interpreter`.
+    """
+    from fer_keras.inference.tflite import make_interpreter
+
+    interpreter = make_interpreter(model_content=flatbuffer, num_threads=threads)
     index = interpreter.get_input_details()[0]["index"]
     interpreter.set_tensor(index, _images(1, input_shape))
     return median_time(interpreter.invoke, repeats, warmup=3)
