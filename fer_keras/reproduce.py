@@ -133,18 +133,20 @@ def fold_finished(config, fold):
 
 
 def train_command(config, fold, time_limit=None):
-    """The `python -m fer_keras.train` argument list that runs one fold of `config`."""
-    defaults = json.loads(json.dumps(dataclasses.asdict(type(config)())))
+    """The `python -m fer_keras.train` argument list that runs one fold of `config`.
+
+    Every value is passed explicitly (also those equal to a default), so the fold's process
+    resolves exactly `config` whatever the preset of its model and dataset says.
+    """
     args = [sys.executable, "-m", "fer_keras.train", "--dataset", config.dataset,
             "--model", config.model, "--fold", str(fold), "--quiet"]
     skip = {"dataset", "model", "folds", "preset", "time_limit"}
     for key, value in config.to_dict().items():
-        if key in skip or value is None or value == defaults.get(key) and key != "epochs":
+        if key in skip or value is None:
             continue
         flag = "--" + key.replace("_", "-")
         if isinstance(value, dict):
-            if value:
-                args += [flag, json.dumps(value)]
+            args += [flag, json.dumps(value)]
         elif isinstance(value, bool):
             args += [flag, "on" if value else "off"]
         else:

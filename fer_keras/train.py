@@ -55,6 +55,8 @@ def build_parser():
     p.add_argument("--dataset-options", type=_json_dict, default=None,
                    help="JSON object of loader options, e.g. '{\"num_examples\": 350}'")
     p.add_argument("--protocol", help="split protocol (default: the dataset's leakage-free one)")
+    p.add_argument("--protocol-options", type=_json_dict, default=None,
+                   help="JSON object of protocol options, e.g. '{\"num_folds\": 5}'")
     folds = p.add_mutually_exclusive_group()
     folds.add_argument("--fold", type=int, action="append", dest="folds", metavar="K",
                        help="run fold K (repeatable); default all folds")

@@ -27,28 +27,10 @@ def _all_experiments():
                     yield table, row, dataset, protocol
 
 
-AUGMENT_BUG = ("BUG fer_keras/reproduce.py:142 (train_command): a value equal to TrainConfig's "
-               "dataclass default is dropped even when the preset sets another value, so the "
-               "subprocess gets the preset's. Row 'wrn' of lntwrn_table5 overrides augment to "
-               "'flip' (= TrainConfig default), the Light-NTWRN preset says 'erasing', and the "
-               "fold trains with erasing: WRN and WRN+RE become the same experiment")
-DEFAULT_BUG = ("BUG fer_keras/reproduce.py:142 (train_command): an override back to TrainConfig's "
-               "default (weight_decay=0.0 over the I-MobileNetV2 preset's 5e-4, model_kwargs={} "
-               "over the synthetic preset's) is left out of the command, so the fold runs with "
-               "the preset's value")
-
-OPTIONS_BUG = ("BUG fer_keras/reproduce.py:144-147 (train_command): a config with protocol_options "
-               "becomes '--protocol-options {...}', a flag fer_keras/train.py's parser does not "
-               "have, so the fold's train process exits with a usage error (code 2)")
-
-
 def _experiment_params():
     params = []
     for table, row, dataset, protocol in _all_experiments():
-        marks = ()
-        if row.key == "wrn":
-            marks = pytest.mark.xfail(strict=True, reason=AUGMENT_BUG)
-        params.append(pytest.param(table.name, row.key, dataset, protocol, marks=marks,
+        params.append(pytest.param(table.name, row.key, dataset, protocol,
                                    id=f"{table.name}-{dataset}-{protocol}-{row.key}"))
     return params
 
@@ -105,10 +87,9 @@ def test_train_command_resolves_to_the_experiment_config(tmp_path, table, row, d
     dict(mixed_precision=False, jit_compile=True, protocol="holdout", seed=4, epochs=10),
     dict(model_kwargs={"alpha": 0.5}, dataset_options={"num_examples": 140, "image_size": 32},
          init="runs/x", optimizer="adam", lr_decay_epochs=3, momentum=0.5),
-    pytest.param(dict(protocol_options={"num_folds": 3}), marks=pytest.mark.xfail(
-        strict=True, raises=SystemExit, reason=OPTIONS_BUG)),
-    pytest.param(dict(weight_decay=0.0), marks=pytest.mark.xfail(strict=True, reason=DEFAULT_BUG)),
-    pytest.param(dict(model_kwargs={}), marks=pytest.mark.xfail(strict=True, reason=DEFAULT_BUG)),
+    dict(protocol_options={"num_folds": 3}),
+    dict(weight_decay=0.0),
+    dict(model_kwargs={}),
 ])
 def test_train_command_round_trips_any_config(tmp_path, overrides):
     from fer_keras.train import build_parser, config_from_args

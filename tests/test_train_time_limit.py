@@ -269,12 +269,6 @@ def test_inference_copy_of_a_registered_model_under_float32(tmp_path):
     assert set(_policies(loaded, True).values()) == {"float32"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG fer_keras/training/artifacts.py:86-97 (inference_copy): clone_model runs under the "
-    "global policy, and train_fold (loop.py) writes the artifacts before its finally block "
-    "restores float32, so sublayers that custom layers create in build() (SqueezeExcite's "
-    "'reduce'/'expand' Dense, fer_keras/layers/squeeze_excite.py:34-35) stay mixed_float16: the "
-    "exported SavedModel of a mixed-precision run computes SE in float16"))
 def test_inference_copy_made_during_a_mixed_precision_run_is_all_float32():
     from fer_keras.models import create_model
 

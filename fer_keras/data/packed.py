@@ -17,6 +17,7 @@ import io
 import json
 import lzma
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,8 @@ def load_packed(path, name=None):
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         header = json.loads(arrays.pop("header").tobytes().decode())
-    except (lzma.LZMAError, OSError, ValueError, KeyError, EOFError) as err:
+        images, labels = arrays["images"], arrays["labels"]
+    except (lzma.LZMAError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"not a readable packed dataset ({type(err).__name__}: {err})",
                         path=path) from None
     if header.get("format_version") != FORMAT_VERSION:
@@ -92,7 +94,7 @@ def load_packed(path, name=None):
         raise DataError(f"holds dataset {header['name']!r}, not {name!r}", path=path)
     meta = dict(header.get("meta") or {})
     meta["packed_file"] = str(path)
-    ds = FERDataset(name=header["name"], images=arrays["images"], labels=arrays["labels"],
+    ds = FERDataset(name=header["name"], images=images, labels=labels,
                     class_names=header["class_names"], meta=meta,
                     **{f: arrays.get(f) for f in _OPTIONAL})
     if ds.fingerprint() != header["fingerprint"]:

@@ -89,11 +89,15 @@ def inference_copy(model):
             config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # sublayers made in build() (SE's Dense) too
     try:
         clone = keras.models.clone_model(model, clone_function=float32_layer)
         clone.set_weights(model.get_weights())
     except Exception:  # noqa: BLE001 - a model that cannot be cloned is saved as it is
         return model
+    finally:
+        keras.config.set_dtype_policy(policy)
     return clone
 
 
