@@ -2,8 +2,8 @@
 
 Every figure function returns a matplotlib `Figure` built without pyplot, so it works under any
 backend and shows in Jupyter as a cell's value (after `%matplotlib inline`); every table
-function returns a pandas `DataFrame`. Nothing here writes files: the training runs the notebooks
-start write their run folders under `workdir()`.
+function returns a pandas `DataFrame`. Nothing here writes files: the training runs and exports
+the notebooks start write under `workdir()`.
 
 Notebook support:
 
@@ -42,6 +42,8 @@ DEMO_EPOCHS = {"ckplus": (2, 40), "synthetic": (2, 12)}
 # Light-NTWRN family for short runs: widths 1/6 of Table 1's 96/192/384, one block per stage
 # (two in the grouping-bottleneck stage), SCAM reduction 4 (16 would leave 1 channel).
 NARROW_WRN = {"widths": (16, 32, 64), "depths": (1, 2, 1), "scam_reduction": 4}
+# Face crops are shown with nearest-neighbour upscaling: sharp pixels, and small PNGs to commit.
+_GRAY = {"cmap": "gray", "vmin": 0, "vmax": 255, "interpolation": "nearest"}
 TABLE_NAMES = {"i_mobilenetv2": "I-MobileNetV2 Table 2", "light_ntwrn": "Light-NTWRN Table 5"}
 
 
@@ -132,7 +134,8 @@ def demo_config(fast=None):
     ckplus = find_data("ckplus")
     dataset = "synthetic" if ckplus is None else "ckplus"
     options = {"progress": False} if ckplus else {"num_examples": 700 if fast else 1400}
-    config = resolve_config(dataset, "i_mobilenetv2", data_dir=None if ckplus is None else str(ckplus),
+    data_dir = None if ckplus is None else str(ckplus)
+    config = resolve_config(dataset, "i_mobilenetv2", data_dir=data_dir,
                             protocol="subject_kfold", folds=[0],
                             epochs=DEMO_EPOCHS[dataset][0 if fast else 1],
                             model_kwargs=dict(DEMO_MODEL_KWARGS), dataset_options=options)
@@ -211,13 +214,11 @@ def held_out_faces(predictor, n=16, seed=0):
     source = data_source(predictor)
     info = _run_info(predictor)
     info = info if info.get("dataset") == source["dataset"] else {}
-    for split in ("test", "val"):
-        images, labels, names, description = load_split_images(
-            source["dataset"], source["data_dir"], info, channels=1, split=split, limit=n,
-            seed=seed)
-        if len(labels):
-            break
-    return images, labels, names, description
+    args = (source["dataset"], source["data_dir"], info)
+    try:
+        return load_split_images(*args, channels=1, split="test", limit=n, seed=seed)
+    except ValueError:  # no test split (FER2013 without PrivateTest): validation instead
+        return load_split_images(*args, channels=1, split="val", limit=n, seed=seed)
 
 
 def short_run_kwargs(name):
@@ -330,7 +331,7 @@ def show_samples(ds, per_class=6, indices=None, seed=0):
     """A grid of `per_class` random images of each class (rows), titled with their subject."""
     rng = np.random.default_rng(seed)
     pool = np.arange(len(ds)) if indices is None else np.asarray(indices)
-    fig = _figure(figsize=(1.3 * per_class, 1.45 * ds.num_classes))
+    fig = _figure(figsize=(0.95 * per_class + 0.4, 1.1 * ds.num_classes))
     axes = fig.subplots(ds.num_classes, per_class, squeeze=False)
     for k, name in enumerate(ds.class_names):
         members = pool[ds.labels[pool] == k]
@@ -340,7 +341,7 @@ def show_samples(ds, per_class=6, indices=None, seed=0):
             ax.set_yticks([])
             ax.spines[:].set_visible(False)
             if j < len(chosen):
-                ax.imshow(ds.images[chosen[j]][..., 0], cmap="gray", vmin=0, vmax=255)
+                ax.imshow(ds.images[chosen[j]][..., 0], **_GRAY)
                 if ds.subjects is not None:
                     ax.set_title(ds.subjects[chosen[j]], fontsize=7)
         axes[k][0].set_ylabel(f"{name}\n({len(members)})", fontsize=8)
@@ -407,10 +408,13 @@ def ablation_models():
 
 def ablation_frame(names=None, latency_repeats=5, input_shape=(48, 48, 3), num_classes=7):
     """Per variant: its table and row, the paper's figure, parameters and MACs at the paper's
-    width, and the Keras batch-1 latency (median of `latency_repeats` calls, this machine)."""
+    width, and the Keras batch-1 latency on this machine: the best of `latency_repeats` calls
+    after two warm-up calls (timeit's convention: on a shared machine the fastest call is the
+    one least slowed by other work; `python -m fer_keras.benchmark` reports medians)."""
+    import timeit
+
     import pandas as pd
 
-    from fer_keras.benchmark import median_time
     from fer_keras.models import create_model, get_entry, model_summary
 
     x = np.random.default_rng(0).uniform(0, 255, (1, *input_shape)).astype(np.float32)
@@ -420,7 +424,9 @@ def ablation_frame(names=None, latency_repeats=5, input_shape=(48, 48, 3), num_c
         model = create_model(name, input_shape=input_shape, num_classes=num_classes)
         summary = model_summary(model)
         model.compile(jit_compile=False)  # XLA slows depthwise convolutions on CPU
-        seconds = median_time(lambda: model.predict_on_batch(x), latency_repeats, warmup=2)
+        timeit.repeat(lambda: model.predict_on_batch(x), number=1, repeat=2)  # warm-up
+        seconds = min(timeit.repeat(lambda: model.predict_on_batch(x), number=1,
+                                    repeat=latency_repeats))
         rows.append({"model": name, "table": TABLE_NAMES.get(entry.family, entry.family),
                      "paper row": entry.row, "paper reports": entry.paper_params,
                      "params (M)": summary["params"] / 1e6, "MACs (M)": summary["macs"] / 1e6,
@@ -472,7 +478,7 @@ def records_frame(records):
 def show_faces(photo, records, sources=None, title=""):
     """The photo with each detected box (solid), the crop fed to the model (dashed) and the
     predicted label and probability."""
-    fig = _figure(figsize=(min(14, 3 + photo.shape[1] / 80), 3 + photo.shape[0] / 100))
+    fig = _figure(figsize=(min(14, 0.4 + photo.shape[1] / 100), 0.7 + photo.shape[0] / 100))
     ax = fig.subplots()
     ax.imshow(photo, cmap="gray", vmin=0, vmax=255)
     for rec in records:
@@ -514,14 +520,14 @@ def show_gradcam(photo, records, size=96):
     from fer_keras.inference.faces import crop_face
 
     records = [r for r in records if "heatmap" in r]
-    fig = _figure(figsize=(2.2 * max(1, len(records)), 4.6))
+    fig = _figure(figsize=(1.6 * max(1, len(records)), 3.5))
     axes = fig.subplots(2, max(1, len(records)), squeeze=False)
     for j, rec in enumerate(records):
         crop = crop_face(photo, rec["crop_box"], (size, size))
         blended = overlay(cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR), rec["heatmap"])
-        axes[0][j].imshow(crop, cmap="gray", vmin=0, vmax=255)
+        axes[0][j].imshow(crop, **_GRAY)
         axes[0][j].set_title(f"face {j}: {rec['label']}", fontsize=9)
-        axes[1][j].imshow(cv2.cvtColor(blended, cv2.COLOR_BGR2RGB))
+        axes[1][j].imshow(cv2.cvtColor(blended, cv2.COLOR_BGR2RGB), interpolation="nearest")
         axes[1][j].set_title("Grad-CAM", fontsize=9)
     for ax in axes.ravel():
         ax.set_axis_off()
@@ -532,14 +538,14 @@ def show_predictions(images, records, labels=None, class_names=None, columns=8):
     """Face crops titled with the predicted class and probability (and the true class, green
     when right, red when wrong)."""
     rows = -(-len(images) // columns)
-    fig = _figure(figsize=(1.5 * columns, 1.75 * rows))
+    fig = _figure(figsize=(1.2 * columns, 1.45 * rows))
     axes = fig.subplots(rows, columns, squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if i >= len(images):
             continue
         image = np.asarray(images[i])
-        ax.imshow(image[..., 0] if image.ndim == 3 else image, cmap="gray", vmin=0, vmax=255)
+        ax.imshow(image[..., 0] if image.ndim == 3 else image, **_GRAY)
         title, colour = f"{records[i]['label']} {records[i]['score']:.2f}", "black"
         if labels is not None:
             truth = class_names[labels[i]]
