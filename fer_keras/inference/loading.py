@@ -115,7 +115,7 @@ def artifact_info(artifact):
     for folder in folders:
         metrics = _read_json(folder / "metrics.json")
         for key in ("dataset", "class_names", "model", "protocol", "fold", "split_seed",
-                    "accuracy"):
+                    "accuracy", "config"):
             if key in metrics:
                 info[key] = metrics[key]
         if metrics.get("class_names"):
