@@ -310,34 +310,44 @@ def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_
     lr = current_learning_rate(trainer.optimizer)
     steps = (len(split.train) // config.batch_size if drop_remainder
              else -(-len(split.train) // config.batch_size))
-    total_loss = total_acc = seen = 0.0
     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                disable=not verbose, leave=False, file=sys.stderr)
-    if _fit_backend():
-        loss, acc = _fit_epoch(trainer, config, ds, split, epoch, weights, steps, drop_remainder,
-                               bar)
-        if not np.isfinite(loss):
-            _diverged(loss, epoch, None, ckpt_path, lr)
-        total_loss, total_acc, seen = loss, acc, 1.0
-    batches = () if _fit_backend() else _batches(config, ds, split.train, epoch, drop_remainder)
-    for step, (x, y) in enumerate(batches):
+    try:
+        if _fit_backend():
+            loss, acc = _fit_epoch(trainer, config, ds, split, epoch, weights, steps,
+                                   drop_remainder, bar)
+            if not np.isfinite(loss):
+                _diverged(loss, epoch, None, ckpt_path, lr)
+        else:
+            loss, acc = _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder,
+                                    bar, ckpt_path, lr)
+    finally:
+        bar.close()
+    probs = predict(model, ds, split.val, config.batch_size, config.channels)
+    val = classification_metrics(ds.labels[split.val], probs, ds.class_names)
+    return {"epoch": epoch, "lr_start": lr, "loss": loss, "accuracy": acc,
+            "val_loss": val["loss"],
+            "val_accuracy": val["accuracy"], "val_balanced_accuracy": val["balanced_accuracy"],
+            "time_s": time.perf_counter() - start}
+
+
+def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar, ckpt_path, lr):
+    """One epoch of `train_on_batch` steps; returns (mean loss, mean accuracy) over its examples.
+
+    A non-finite batch loss stops the run at that batch (`TrainingDiverged`).
+    """
+    total_loss = total_acc = seen = 0.0
+    for step, (x, y) in enumerate(_batches(config, ds, split.train, epoch, drop_remainder)):
         y = np.asarray(y)
         sw = None if weights is None else weights[y].astype(np.float32)
         loss, acc = train_step(trainer, x, y, sw)
         if not np.isfinite(loss):
-            bar.close()
             _diverged(loss, epoch, step, ckpt_path, lr)
         n = len(y)
         total_loss, total_acc, seen = total_loss + loss * n, total_acc + acc * n, seen + n
         bar.update(1)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{total_acc / seen:.3f}")
-    bar.close()
-    probs = predict(model, ds, split.val, config.batch_size, config.channels)
-    val = classification_metrics(ds.labels[split.val], probs, ds.class_names)
-    return {"epoch": epoch, "lr_start": lr, "loss": total_loss / seen,
-            "accuracy": total_acc / seen, "val_loss": val["loss"],
-            "val_accuracy": val["accuracy"], "val_balanced_accuracy": val["balanced_accuracy"],
-            "time_s": time.perf_counter() - start}
+    return total_loss / seen, total_acc / seen
 
 
 def _diverged(loss, epoch, step, ckpt_path, lr):
