@@ -77,3 +77,16 @@ def test_cli_errors(tmp_path, capsys):
     assert export.main([str(tmp_path), "--output", str(tmp_path / "o"),
                         "--formats", "float32,fp16"]) == 2
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_saved_model_stores_each_weight_once(exported):
+    """`model.export()` writes every weight twice (keras-team/keras#23553); ours once: the
+    checkpoint holds the model's parameters plus the class-name strings, nothing more."""
+    import keras
+    import tensorflow as tf
+
+    root, _ = exported
+    model = keras.saving.load_model(root / "out" / "model.keras")
+    stored = tf.train.list_variables(str(root / "out" / "saved_model" / "variables" / "variables"))
+    values = sum(int(np.prod(shape)) for name, shape in stored if shape)
+    assert values == model.count_params() + len(CLASS_NAMES)

@@ -108,9 +108,11 @@ def save_keras_model(model, path):
         clone.save(tmp)
 
 
-def export_saved_model(model, path):
-    """A TensorFlow SavedModel whose `serve` / `serving_default` signature maps a float32 batch
-    of raw-pixel images (0-255, N x H x W x C) to class probabilities.
+def export_saved_model(model, path, class_names=None):
+    """A TensorFlow SavedModel of `inference_copy(model)`, written atomically: signature
+    `serving_default` / `serve` maps `images`, a float32 batch of raw-pixel images (0-255,
+    N x H x W x C), to `probabilities`; `class_names` returns the class names
+    (`fer_keras.export.export_saved_model`, which stores each weight once).
 
     Returns None on success, or a message saying why there is none (TensorFlow missing).
     """
@@ -119,8 +121,10 @@ def export_saved_model(model, path):
     except ImportError:
         return ("the SavedModel export needs TensorFlow, which is not installed; "
                 "model.keras was written (pip install tensorflow to export)")
+    from fer_keras.export import export_saved_model as write_saved_model
+
     with atomic_path(path) as tmp:
-        inference_copy(model).export(str(tmp), format="tf_saved_model", verbose=False)
+        write_saved_model(inference_copy(model), tmp, class_names)
     return None
 
 

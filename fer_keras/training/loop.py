@@ -470,7 +470,8 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
             "epoch was chosen on")
     title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
     artifacts.save_keras_model(model, fold_dir / "model.keras")
-    message = artifacts.export_saved_model(model, fold_dir / "saved_model")
+    message = artifacts.export_saved_model(model, fold_dir / "saved_model",
+                                            ds.class_names)
     metrics["saved_model"] = None if message else "saved_model"
     if message:
         metrics.setdefault("notes", []).append(message)
