@@ -3,14 +3,16 @@
     python -m fer_keras.reproduce list
     python -m fer_keras.reproduce run --table lntwrn_table5 --dataset ckplus \\
         --protocol subject_kfold --epochs 30 --data-root ../shared/data --jobs 2
-    python -m fer_keras.reproduce report --study studies/main --output docs/reproduction.md --figures
+    python -m fer_keras.reproduce report --study studies/main --output docs/reproduction.md \\
+        --figures --readme README.md
 
 A study is a folder of ordinary training runs (`python -m fer_keras.train` run folders), one per
 (dataset, table row, protocol, seed), named `DATASET-ROW-PROTOCOL-seedSEED`. `run` starts one
 `python -m fer_keras.train --fold K` process per unfinished fold (up to `--jobs` at a time: on a
 GPU several small models share it well), so a study continues across sittings and machines: a
 fold whose `metrics.json` reports all its configured epochs is skipped, a fold with a checkpoint
-resumes. `report` reads the `metrics.json` files and nothing else; no number is typed by hand.
+resumes. `report` reads the `metrics.json` files and nothing else; no number is typed by hand
+(`--readme` also rewrites the README's results block from them).
 The tables, the paper figures and how each row is run: docs/reproduction.md.
 """
 
@@ -308,8 +310,91 @@ def _epochs(metrics):
     return text
 
 
+def _hardware_name(m):
+    return m.get("hardware", {}).get("summary", "?")
+
+
 def _hardware(metrics):
-    return ", ".join(sorted({m.get("hardware", {}).get("summary", "?") for m in metrics}))
+    """The hardware of the runs; with more than one kind, how many runs each trained."""
+    counts = {}
+    for m in metrics:
+        counts[_hardware_name(m)] = counts.get(_hardware_name(m), 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "; ".join(f"{name} ({n} run{'s' if n > 1 else ''})"
+                     for name, n in sorted(counts.items()))
+
+
+def budget_table(study_dirs):
+    """Markdown: per hardware, the fold runs trained on it, their epochs and how many stopped on
+    the time limit; from the metrics.json files of the tables' experiments."""
+    experiments = {(d, r.key, protocol) for t in TABLES.values() for r in t.rows
+                   for d, protocols in t.protocols.items() for protocol in protocols}
+    by_hardware = {}
+    for key, metrics in collect(study_dirs).items():
+        for m in metrics if key in experiments else ():
+            by_hardware.setdefault(_hardware_name(m), []).append(m)
+    if not by_hardware:
+        return "No finished runs yet."
+    lines = ["| hardware | fold runs | epochs trained per run | stopped by the time limit |",
+             "|---|---:|---|---:|"]
+    for name, runs in sorted(by_hardware.items()):
+        trained = [m["epochs_trained"] for m in runs]
+        limited = sum(m["epochs_trained"] < m.get("epochs_configured", m["epochs_trained"])
+                      for m in runs)
+        lines.append(f"| {name} | {len(runs)} | {min(trained)}-{max(trained)} | {limited} |")
+    return "\n".join(lines)
+
+
+def _headline_rows():
+    """(table, row) of each paper's own model: the last row of each table."""
+    return [(t, t.rows[-1]) for t in TABLES.values()]
+
+
+def summary(study_dirs):
+    """The README's results table: each paper's own model on each dataset that has runs, under
+    the paper's protocol and the leakage-free one, and how many ablation rows have runs."""
+    found = collect(study_dirs)
+    lines = ["| paper row | paper | ours, paper's protocol | ours, leakage-free | epochs | "
+             "hardware |", "|---|---:|---:|---:|---|---|"]
+    for table, row in _headline_rows():
+        for dataset, (paper_protocol, free_protocol) in table.protocols.items():
+            ours = found.get((dataset, row.key, paper_protocol), [])
+            free = found.get((dataset, row.key, free_protocol), [])
+            if paper_protocol == free_protocol:
+                ours, free = [], ours
+            if not ours + free:
+                continue
+            cells = [f"{_cell(ms)} (`{protocol}`)" if ms else "-"
+                     for ms, protocol in ((ours, paper_protocol), (free, free_protocol))]
+            lines.append(f"| {row.model}, {dataset} | {row.paper.get(dataset, '-')} | "
+                         f"{cells[0]} | {cells[1]} | {_epochs(ours + free)} | "
+                         f"{_hardware(ours + free)} |")
+    ablations = [(t, r, d, p) for t in TABLES.values() for r in t.rows[:-1]
+                 for d, protocols in t.protocols.items() for p in dict.fromkeys(protocols)]
+    done = sum(bool(found.get((d, r.key, p))) for t, r, d, p in ablations)
+    lines += ["", f"Ablation rows (table row x dataset x protocol) with finished runs: {done} of "
+                  f"{len(ablations)}."]
+    return "\n".join(lines)
+
+
+README_START = "<!-- reproduce summary: start -->"
+README_END = "<!-- reproduce summary: end -->"
+
+
+def update_readme(path, study_dirs):
+    """Rewrites the block between README_START and README_END in `path` with `summary()`."""
+    path = Path(path)
+    text = path.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no '{README_START}' ... '{README_END}' block to rewrite")
+    command = ("python -m fer_keras.reproduce report --study " + " ".join(map(str, study_dirs))
+               + f" --readme {path.name}")
+    block = (f"{README_START}\n<!-- generated by `{command}`: do not edit -->\n\n"
+             + summary(study_dirs) + "\n\n")
+    path.write_text(text[:start] + block + text[end:])
+    return path
 
 
 def report(study_dirs, tables=None):
@@ -450,19 +535,22 @@ schedule was set for M). Rerun any row with the command beside it; finished fold
 
 ## Budget and hardware
 
-Every run here trained on one NVIDIA H200 lent for 30 minutes in all, under JAX with mixed
+{budget}
+
+The GPU runs trained on one NVIDIA H200 lent for 30 minutes in all, under JAX with mixed
 precision (`scripts/gpu_session.sh`, phases 2 and 3: several runs shared the GPU, each stopped by a
-time limit). The first phase spent its 8 minutes compiling ten models at once and is not kept.
-That budget covered the headline rows only, and only partly: the other ablation rows are "not
-run", and are not extrapolated. On the 2-core CPU of the development machine (I-MobileNetV2
-trains at about 130 images/s, Light-NTWRN at 2.5-6, docs/performance.md) one I-MobileNetV2 CK+
-fold of 150 epochs takes about 15 minutes and one Light-NTWRN epoch on FER2013 one to three
-hours, so the ablation rows were not run on CPU either.
+time limit; the first phase spent its 8 minutes compiling ten models at once and is not kept).
+The CPU runs trained on the 2-core development machine under TensorFlow in float32, two folds at
+a time (`reproduce run --jobs 2`), at the preset's full epoch budget. The budget covered the
+headline rows only: the ablation rows are "not run", and are not extrapolated. On that CPU
+(docs/performance.md) I-MobileNetV2 trains at about 130 images/s and Light-NTWRN at 2.5-6, so
+a 150-epoch I-MobileNetV2 CK+ fold takes 15-25 minutes and one Light-NTWRN epoch on FER2013 one
+to three hours: the Light-NTWRN and FER2013 rows need a GPU.
 
 ## Why our numbers are below the papers'
 
-- **Epochs.** The FER2013 model trained 20 of 350 epochs and was still improving (history.csv);
-  the CK+ and JAFFE folds stopped between 72 and 218 of 150-300 epochs.
+- **Epochs.** Runs stopped by the time limit ("N of M" in the epochs column) trained a fraction
+  of the papers' budgets; the FER2013 model was still improving when it stopped (history.csv).
 - **Protocol leakage.** `paper_imnv2` splits CK+ by sequence, so 29 of the 31 test subjects are
   also in training; `paper_lntwrn` expands each dataset with random-erasing variants before a
   random split, so variants of test images are in training. Both inflate accuracy; the
@@ -507,6 +595,7 @@ def main(argv=None):
     g = sub.add_parser("report", help="the Markdown tables from finished runs")
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")
+    g.add_argument("--readme", help="also rewrite the generated results block of this README")
     g.add_argument("--figures", action="store_true",
                    help="also draw the confusion matrices and accuracy curves into "
                         "OUTPUT's folder/figures/ and link them")
@@ -524,7 +613,10 @@ def main(argv=None):
         print(publish(args.fold, args.name, args.models_dir))
         return 0
     if args.command == "report":
-        text = REPORT_INTRO.format(studies=" ".join(args.study))
+        if args.readme:
+            print(update_readme(args.readme, args.study))
+        text = REPORT_INTRO.format(studies=" ".join(args.study),
+                                   budget=budget_table(args.study))
         for study in args.study:
             text += f"## Runs in `{study}`\n\n" + report([study])
         if args.output and args.figures:

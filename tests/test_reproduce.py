@@ -234,7 +234,7 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
     assert ours[1] == "85.00 ± 5.00 (1 fold, 2 seeds)"
     assert ours[2] == _mean_std([0.70, 0.75, 0.92]) + " (3 folds)" == "79.00 ± 9.42 (3 folds)"
     assert ours[3] == "150"
-    assert ours[4] == "1 x NVIDIA H200, jax, CPU (2 cores), tensorflow"
+    assert ours[4] == "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs)"
     assert ours[5] == ("`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus "
                        "--rows i_mobilenetv2 --epochs 150`")
     # A time-limited run: "trained of configured" epochs, and the full budget in the command.
@@ -285,7 +285,8 @@ def test_main_list_and_report(studies, tmp_path, capsys):
     one, two = map(str, studies)
     assert reproduce.main(["report", "--study", one, two]) == 0
     printed = capsys.readouterr().out
-    assert printed == (reproduce.REPORT_INTRO.format(studies=f"{one} {two}")
+    assert printed == (reproduce.REPORT_INTRO.format(studies=f"{one} {two}",
+                                                     budget=reproduce.budget_table([one, two]))
                        + f"## Runs in `{one}`\n\n" + report([one])
                        + f"## Runs in `{two}`\n\n" + report([two]) + "\n")
     target = tmp_path / "reproduction.md"
@@ -294,6 +295,48 @@ def test_main_list_and_report(studies, tmp_path, capsys):
     text = target.read_text()
     assert text.startswith("# Reproduction study") and f"--study {one} --output" in text
     assert "85.00 ± 5.00 (1 fold, 2 seeds)" in text and "120/300" not in text
+
+
+def test_budget_table_counts_runs_per_hardware(studies):
+    lines = reproduce.budget_table([str(s) for s in studies]).splitlines()
+    # The tables' experiments only: "notes" and the holdout run are not counted.
+    assert lines[2:] == ["| 1 x NVIDIA H200, jax | 2 | 150-150 | 0 |",
+                         "| CPU (2 cores), tensorflow | 8 | 3-350 | 2 |"]
+    assert reproduce.budget_table([]) == "No finished runs yet."
+
+
+def test_summary_holds_each_papers_own_model_and_counts_the_ablation_rows(studies):
+    lines = reproduce.summary([str(s) for s in studies]).splitlines()
+    rows = [line for line in lines if line.startswith("| i_mobilenetv2") or
+            line.startswith("| light_ntwrn")]
+    assert rows == [
+        "| i_mobilenetv2, ckplus | 95.96 | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
+        "79.00 ± 9.42 (3 folds) (`subject_kfold`) | 150 | "
+        "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs) |",
+        f"| light_ntwrn, jaffe | 95.21 | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
+        "120/300 of 300 | CPU (2 cores), tensorflow |"]
+    # Ablation rows with runs: Table 2's MobileNetV2 on CK+ paper_imnv2 and 0.75 on FER2013.
+    n = sum((len(t.rows) - 1) * sum(len(set(p)) for p in t.protocols.values())
+            for t in TABLES.values())
+    assert lines[-1] == f"Ablation rows (table row x dataset x protocol) with finished runs: 2 of {n}."
+
+
+def test_report_readme_rewrites_only_the_marked_block(studies, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{reproduce.README_START}\nstale 12.34\n"
+                      f"{reproduce.README_END}\nafter\n")
+    one, two = map(str, studies)
+    assert reproduce.main(["report", "--study", one, two, "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("# title\n\nbefore\n")
+    assert text.endswith(f"{reproduce.README_END}\nafter\n")
+    assert reproduce.summary([one, two]) in text and f"--study {one} {two} --readme" in text
+    first = text
+    reproduce.update_readme(readme, [one, two])  # idempotent
+    assert readme.read_text() == first
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match="no '<!-- reproduce summary: start -->'"):
+        reproduce.update_readme(readme, [one])
 
 
 # === Running ===
