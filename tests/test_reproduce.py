@@ -330,7 +330,10 @@ def test_report_readme_rewrites_only_the_marked_block(studies, tmp_path, capsys)
     text = readme.read_text()
     assert "stale" not in text and text.startswith("# title\n\nbefore\n")
     assert text.endswith(f"{reproduce.README_END}\nafter\n")
-    assert reproduce.summary([one, two]) in text and f"--study {one} {two} --readme" in text
+    assert f"--study {one} {two} --readme" in text
+    # One table per study folder, as in the report.
+    assert f"Runs in `{one}`:\n\n{reproduce.summary([one])}\n\nRuns in `{two}`:" in text
+    assert f"\n{reproduce.summary([two])}\n\n{reproduce.README_END}" in text
     first = text
     reproduce.update_readme(readme, [one, two])  # idempotent
     assert readme.read_text() == first
