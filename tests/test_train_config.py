@@ -61,3 +61,27 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
     out = _cli(*args, "--output", str(tmp_path / "run"), "--quiet")
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_git_revision_is_taken_once_and_only_the_package_makes_it_dirty(monkeypatch):
+    """metrics.json names the code a run started with: a commit made while it trains, or the
+    study files it writes (tracked, hence modified), do not change or dirty the revision."""
+    from fer_keras.training import artifacts
+
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append(args)
+        out = "abc123\n" if "rev-parse" in args else ""
+        return subprocess.CompletedProcess(args, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", fake_run)
+    artifacts.git_revision.cache_clear()
+    try:
+        assert artifacts.git_revision() == "abc123"
+        assert artifacts.git_revision() == "abc123" and len(calls) == 2  # cached
+        status = calls[1]
+        assert status[:2] == ["git", "status"] and status[status.index("--") + 1:] == [
+            "fer_keras", "setup.cfg", "pyproject.toml"]
+    finally:
+        artifacts.git_revision.cache_clear()

@@ -7,6 +7,7 @@ one step. `metrics.json` is written last, so its presence means the fold is comp
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -128,15 +129,22 @@ def export_saved_model(model, path, class_names=None):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def git_revision():
-    """The package checkout's commit (with '+dirty' when it has local changes), or None."""
+    """The package checkout's commit, with '+dirty' when the package's code (`fer_keras/`,
+    `setup.cfg`, `pyproject.toml`) differs from it, or None outside a git checkout.
+
+    Cached: `train` calls it when it starts, so metrics.json names the code that trained, not a
+    commit made while the run went on. Changed run outputs (a study's files) are not "dirty".
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=10)
         if rev.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "fer_keras", "setup.cfg", "pyproject.toml"],
                                cwd=root, capture_output=True, text=True, timeout=10)
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

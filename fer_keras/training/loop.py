@@ -70,6 +70,7 @@ def train(config, verbose=1):
     config.output = str(run_dir)
     _log(verbose, config.describe(overridden),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
+    artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
     splits = make_splits(ds, config.protocol, seed=config.split_seed, **config.protocol_options)
     protocol = splits[0].protocol
