@@ -541,15 +541,14 @@ schedule was set for M). Rerun any row with the command beside it; finished fold
 {budget}
 
 The GPU runs trained on one NVIDIA H200 lent for 30 minutes in all, under JAX with mixed
-precision (`scripts/gpu_session.sh`, phases 2 and 3: several runs shared the GPU, each stopped by a
+precision (`scripts/gpu_session.sh`, phases 2 and 3: several runs shared the GPU, most stopped by a
 time limit; the first phase spent its 8 minutes compiling ten models at once and is not kept).
 The CPU runs trained on the 2-core development machine under TensorFlow in float32, two folds at
-a time (`reproduce run --jobs 2`): in `studies/paper_budget` at the preset's full epoch budget;
-in `studies/cpu_30ep` every row of a table at the same reduced budget of 30 epochs, a comparison
-of the rows with each other, not with the papers' figures. Rows without runs are "not run", and
-are not extrapolated. On that CPU
+a time (`reproduce run --jobs 2`), at the preset's full epoch budget. The budget covered the
+headline rows only: the ablation rows are "not run", and are not extrapolated. On that CPU
 (docs/performance.md) I-MobileNetV2 trains at about 130 images/s and Light-NTWRN at 2.5-6, so
-a 150-epoch I-MobileNetV2 CK+ fold takes 15-25 minutes and one Light-NTWRN epoch on FER2013 one
+a 150-epoch I-MobileNetV2 CK+ fold took about 27 minutes (two folds sharing the two cores,
+about 10.5 s per epoch each) and one Light-NTWRN epoch on FER2013 one
 to three hours: the Light-NTWRN and FER2013 rows need a GPU.
 
 ## Why our numbers are below the papers'
