@@ -77,6 +77,9 @@ def build_parser():
     p.add_argument("--channels", type=int, choices=(1, 3))
     p.add_argument("--seed", type=int, help="weights, dropout, shuffling, augmentation")
     p.add_argument("--init", help="a trained model.keras (or run folder) to fine-tune from")
+    p.add_argument("--recover-from", metavar="MODEL",
+                   help="continue the run in --output whose checkpoint was lost from its "
+                        "best-epoch model.keras (fresh optimizer; noted in metrics.json)")
     p.add_argument("--output", help="the run folder")
     p.add_argument("--mixed-precision", type=_bool_or_auto, help="auto (default), on, off")
     p.add_argument("--jit-compile", type=_bool_or_auto, help="auto (default), on, off")

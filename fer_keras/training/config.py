@@ -35,6 +35,9 @@ class TrainConfig:
         channels: input channels fed to the model (grey images are repeated).
         seed: weights, dropout, shuffling and augmentation.
         init: a trained `model.keras` (or a run folder holding one) to start from.
+        recover_from: the best-epoch `model.keras` (or its folder) of a run in `output` whose
+            checkpoint was lost: the run continues after its best epoch with a fresh optimizer
+            (`fer_keras.training.recover`). Only used when the fold has no checkpoint.
         output: the run folder.
         mixed_precision, jit_compile: "auto" (on with a GPU, off on CPU), True or False.
         time_limit: seconds; when set, training stops after the epoch during which it runs out
@@ -64,6 +67,7 @@ class TrainConfig:
     channels: int = 3
     seed: int = 0
     init: str = None
+    recover_from: str = None
     output: str = None
     mixed_precision: object = "auto"
     jit_compile: object = "auto"
@@ -104,6 +108,10 @@ class TrainConfig:
                 not isinstance(f, int) or f < 0 for f in self.folds)):
             raise ValueError(f"folds must be None or a list of fold numbers >= 0, got "
                              f"{self.folds!r}")
+        if self.recover_from and self.init:
+            raise ValueError(f"init ({self.init!r}) and recover_from ({self.recover_from!r}) "
+                             "exclude each other: init starts a new run, recover_from continues "
+                             "one")
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got "
                              f"{self.time_limit!r}")
@@ -127,7 +135,7 @@ class TrainConfig:
     def run_key(self):
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
-        for name in ("output", "folds", "epochs", "init", "time_limit"):
+        for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from"):
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 

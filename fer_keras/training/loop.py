@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import artifacts, checkpoint
+from fer_keras.training import artifacts, checkpoint, recover
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
@@ -220,7 +220,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     import keras
 
     from fer_keras.data import split_dataset
-    from fer_keras.training.device import resolve_auto
+    from fer_keras.training.device import describe_hardware, resolve_auto
     from fer_keras.training.optimizers import make_optimizer
 
     fold_dir = Path(fold_dir)
@@ -265,6 +265,17 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             state, best_weights = saved["state"], saved["best"] or None
             _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                           f"(best so far: epoch {state['best_epoch'] + 1})")
+        elif config.recover_from:
+            state, best_weights = recover.recovered_state(
+                config, fold_dir, model, trainer, steps,
+                lambda: classification_metrics(
+                    ds.labels[split.val], predict(model, ds, split.val, config.batch_size,
+                                                  config.channels), ds.class_names)["accuracy"],
+                ds.fingerprint())
+            checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
+            _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
+        if state["epochs_done"] < config.epochs:
+            recover.note_session(state, describe_hardware()["summary"])
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
         weights = _class_weights(config, ds.labels[split.train], ds.num_classes)
@@ -462,6 +473,10 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
                "validation": {k: val[k] for k in ("num_examples", "accuracy",
                                                    "balanced_accuracy", "macro_f1", "loss")}}
+    metrics["hardware"]["summary"] = recover.hardware_summary(state,
+                                                              metrics["hardware"]["summary"])
+    if recover.recovery_note(state):
+        metrics.setdefault("notes", []).append(recover.recovery_note(state))
     if state["epochs_done"] < config.epochs:
         metrics.setdefault("notes", []).append(
             f"stopped by the time limit after {state['epochs_done']} of {config.epochs} epochs")

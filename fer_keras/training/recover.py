@@ -1,0 +1,167 @@
+"""Continuing a run whose resume checkpoint was lost, from its best-epoch `model.keras`.
+
+A run trained on a borrowed machine may come back without its `checkpoint.npz` (the GPU loans
+here return files of at most 16 MiB; an I-MobileNetV2 checkpoint is 46 MB), but with its
+`metrics.json`, `history.csv` and the best epoch's `model.keras`. `recovered_state` turns those
+into the state `train_fold` resumes from:
+
+- training restarts after the **best** epoch B (the only one whose weights exist): epochs B+1
+  onwards of the lost run are discarded from the history and trained again;
+- the optimizer is fresh: momentum buffers start at zero (as on the first step), and the
+  iteration count is set to B epochs of steps so a step learning-rate schedule continues where
+  it was; this is the one difference from an uninterrupted run, and metrics.json says so;
+- the weights are checked before training: their validation accuracy must match the recorded one
+  (within `tolerance`, since the lost run may have used another backend or mixed precision).
+
+The shuffling and augmentation of each epoch are functions of (seed, epoch), so epochs B+1... see
+the batches an uninterrupted run would have seen.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+# Values that may differ between the lost run and its continuation: bookkeeping, where the same
+# data was read from (the data fingerprint is compared instead), and the machine-dependent "auto"
+# switches' resolution happens per session anyway.
+_BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
+                "preset")
+
+
+class RecoveryError(ValueError):
+    """The run cannot be continued from the given model (names the mismatch)."""
+
+
+def _read_history(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
+
+
+def _model_file(path):
+    path = Path(path)
+    for candidate in (path, path / "model.keras"):
+        if candidate.is_file() and candidate.suffix == ".keras":
+            return candidate
+    raise RecoveryError(f"recover_from {str(path)!r}: no model.keras there")
+
+
+def check_compatible(config, metrics, fingerprint):
+    """Raises RecoveryError unless `config` continues the run `metrics` describes."""
+    old = {k: v for k, v in metrics.get("config", {}).items() if k not in _BOOKKEEPING}
+    new = {k: v for k, v in config.to_dict().items() if k not in _BOOKKEEPING}
+    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if differing:
+        k = differing[0]
+        raise RecoveryError(f"the lost run was configured with {k}={old.get(k)!r}, this one "
+                            f"with {k}={new.get(k)!r}; a continuation must match it")
+    if metrics.get("data_fingerprint") != fingerprint:
+        raise RecoveryError(f"the lost run's data fingerprint is {metrics.get('data_fingerprint')}"
+                            f", this data's is {fingerprint}: not the same data")
+
+
+def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validation_accuracy,
+                    fingerprint, tolerance=0.01):
+    """Loads the best-epoch weights into `model` and returns (state, best_weights) to resume.
+
+    Args:
+        config: the continuation's TrainConfig (`config.recover_from` names the model.keras or
+            the folder holding it).
+        fold_dir: the lost run's fold folder, with its metrics.json and history.csv and without
+            a checkpoint.
+        model: the freshly built model (weights are copied into it).
+        trainer: the compiled model the optimizer belongs to (shares `model`'s weights).
+        steps_per_epoch: optimizer steps per epoch of this continuation.
+        validation_accuracy: a function of no arguments returning `model`'s validation accuracy.
+        fingerprint: the data's fingerprint (must equal the lost run's).
+        tolerance: allowed |measured - recorded| validation accuracy.
+
+    Raises:
+        RecoveryError: no metrics/history, a different configuration or data, a model that does
+            not fit, or weights whose validation accuracy is not the recorded best.
+    """
+    import keras
+
+    fold_dir = Path(fold_dir)
+    metrics_path, history_path = fold_dir / "metrics.json", fold_dir / "history.csv"
+    for path in (metrics_path, history_path):
+        if not path.is_file():
+            raise RecoveryError(f"cannot recover {fold_dir}: {path.name} is missing")
+    metrics = json.loads(metrics_path.read_text())
+    check_compatible(config, metrics, fingerprint)
+    best = int(metrics["best_epoch"])  # 1-based
+    history = _read_history(history_path)
+    if len(history) < best:
+        raise RecoveryError(f"{history_path} has {len(history)} epochs, fewer than the best "
+                            f"epoch {best} recorded in metrics.json")
+    source_path = _model_file(config.recover_from)
+    source = keras.saving.load_model(str(source_path), safe_mode=True)
+    by_name = {layer.name: layer for layer in source.layers}
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        src = by_name.get(layer.name)
+        shapes = None if src is None else [tuple(w.shape) for w in src.weights]
+        if shapes != [tuple(w.shape) for w in layer.weights]:
+            raise RecoveryError(f"{source_path}: layer {layer.name!r} is missing or has other "
+                                f"shapes ({shapes}); not a model of this run")
+        layer.set_weights(src.get_weights())
+    measured = float(validation_accuracy())
+    recorded = float(history[best - 1]["val_accuracy"])
+    if abs(measured - recorded) > tolerance:
+        raise RecoveryError(f"{source_path} has validation accuracy {measured:.4f}, the run's "
+                            f"best epoch {best} had {recorded:.4f}: not that epoch's weights")
+    trainer.optimizer.iterations.assign(best * steps_per_epoch)
+    old_hardware = metrics.get("hardware", {})
+    state = {
+        "run_key": config.run_key(), "epochs_done": best, "best_epoch": best - 1,
+        "best_score": recorded, "history": history[:best],
+        "hardware": [{"first_epoch": 1, "summary": old_hardware.get("summary", "unknown")}],
+        "recovered": {
+            "from": str(source_path), "after_epoch": best,
+            "discarded_epochs": int(metrics["epochs_trained"]) - best,
+            "validation_accuracy": {"recorded": recorded, "measured": measured},
+            "lost_run_git_revision": metrics.get("git_revision"),
+        },
+    }
+    return state, [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+def recovery_note(state):
+    """The metrics.json note of a recovered run (None for a run that was never recovered)."""
+    info = state.get("recovered")
+    if not info:
+        return None
+    return (f"continued from the best-epoch weights of a run whose checkpoint was lost "
+            f"({info['from']}, epoch {info['after_epoch']}; validation accuracy "
+            f"{info['validation_accuracy']['measured']:.4f} re-measured against "
+            f"{info['validation_accuracy']['recorded']:.4f} recorded): the "
+            f"{info['discarded_epochs']} later epoch(s) of that run were discarded and trained "
+            f"again, and the optimizer restarted with zero momentum at epoch "
+            f"{info['after_epoch'] + 1} (learning-rate schedule continued)")
+
+
+def hardware_summary(state, current):
+    """`current`'s summary, or "A (epochs 1-19); B (epochs 20-50)" when the run's epochs were
+    trained on more than one kind of machine."""
+    segments = state.get("hardware") or []
+    if len({s["summary"] for s in segments} | {current}) <= 1:
+        return current
+    parts = []
+    for i, seg in enumerate(segments):
+        last = (segments[i + 1]["first_epoch"] - 1 if i + 1 < len(segments)
+                else state["epochs_done"])
+        parts.append(f"{seg['summary']} (epochs {seg['first_epoch']}-{last})")
+    return "; ".join(parts)
+
+
+def note_session(state, summary):
+    """Records that epochs from `epochs_done + 1` on are trained on `summary`'s machine
+    (consecutive sessions on the same kind of machine make one segment)."""
+    segments = state.setdefault("hardware", [])
+    if not segments or segments[-1]["summary"] != summary:
+        segments.append({"first_epoch": state["epochs_done"] + 1, "summary": summary})
+
+
+__all__ = ["RecoveryError", "check_compatible", "hardware_summary", "note_session",
+           "recovered_state", "recovery_note"]
