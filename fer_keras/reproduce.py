@@ -302,12 +302,26 @@ def _cell(metrics):
     return f"{text} ({', '.join(detail)})"
 
 
+def _preset_epochs(m):
+    """The epochs of the preset (the paper's budget) for the run's model and dataset."""
+    from fer_keras.presets import get_preset
+
+    if "model" not in m or "dataset" not in m:
+        return None
+    return get_preset(m["model"], m["dataset"]).values["epochs"]
+
+
 def _epochs(metrics):
+    """"T" epochs trained, "T of C" when a time limit stopped runs before the configured C, and
+    "; paper budget P" when C is a reduced budget (not the preset's P)."""
     trained = sorted({m["epochs_trained"] for m in metrics})
     configured = sorted({m.get("epochs_configured", m["epochs_trained"]) for m in metrics})
+    full = sorted({_preset_epochs(m) for m in metrics} - {None})
     text = "/".join(map(str, trained))
     if trained != configured:
         text += f" of {'/'.join(map(str, configured))}"
+    if full and configured != full:
+        text += f"; paper budget {'/'.join(map(str, full))}"
     return text
 
 

@@ -266,6 +266,16 @@ def test_report_single_protocol_table_val_split_and_partial_epochs(studies):
     assert "20.00" not in text and "10.00" not in text
 
 
+def test_report_epochs_name_the_paper_budget_of_a_reduced_budget_run(tmp_path):
+    for fold, trained in enumerate((30, 30, 12)):
+        _write(tmp_path, "ckplus-mobilenetv2_075_se-subject_kfold-seed0",
+               {**_metrics(0.8, fold=fold, trained=trained, configured=30),
+                "model": "mobilenetv2_075_se", "dataset": "ckplus"})
+    _, rows = _table_rows(report([str(tmp_path)]), "I-MobileNetV2, Table 2", "ckplus")
+    # 30 of the preset's 150 epochs, one fold stopped by a time limit after 12
+    assert rows["Mobilenetv2(0.75) + SE"][3] == "12/30 of 30; paper budget 150"
+
+
 def test_report_of_an_empty_study_marks_every_row_not_run(tmp_path):
     text = report([str(tmp_path)])
     n_rows = sum(len(t.rows) * len(t.protocols) for t in TABLES.values())
@@ -445,7 +455,8 @@ def _check_study(data_root, study, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["skipped"] == 1
     _, rows = _table_rows(report([str(study)]), "I-MobileNetV2, Table 2", "ckplus")
     ours = rows["Ours (I-MobileNetV2; also Table 3's row)"]
-    assert ours[1] == f"{100 * metrics['accuracy']:.2f} (1 fold)" and ours[2:4] == ["-", "1"]
+    assert ours[1] == f"{100 * metrics['accuracy']:.2f} (1 fold)"
+    assert ours[2:4] == ["-", "1; paper budget 150"]
 
 
 def test_run_trains_a_fold_through_the_train_command(tmp_path, data_root, monkeypatch, capsys):
