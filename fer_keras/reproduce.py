@@ -181,13 +181,15 @@ def run_jobs(jobs, num_workers=1, time_limit=None, max_time=None, env=None):
     """Runs the unfinished (config, fold) jobs as subprocesses, `num_workers` at a time.
 
     Each job logs to `RUN/fold_K.log`. `time_limit` goes to each job (`--time-limit`);
-    after `max_time` seconds no new job starts. Returns {"finished", "failed", "skipped",
+    after `max_time` seconds no new job starts. Jobs start fold-major (every experiment's fold
+    0, then every fold 1, ...), so a study cut short by `max_time` leaves the rows of a table
+    with the same number of folds, give or take one. Returns {"finished", "failed", "skipped",
     "not_started"} lists of (run folder, fold).
     """
     from tqdm.auto import tqdm
 
     start = time.monotonic()
-    todo = [(c, k) for c, k in jobs if not fold_finished(c, k)]
+    todo = sorted(((c, k) for c, k in jobs if not fold_finished(c, k)), key=lambda job: job[1])
     result = {"finished": [], "failed": [], "skipped": [(c.output, k) for c, k in jobs
                                                         if fold_finished(c, k)],
               "not_started": []}

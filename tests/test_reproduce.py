@@ -9,6 +9,7 @@ import json
 import statistics
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -394,6 +395,25 @@ def test_run_jobs_runs_unfinished_folds_and_sorts_the_outcomes(tmp_path, monkeyp
     assert sorted(again["skipped"]) == [(ok.output, k) for k in range(3)]
     assert again["not_started"] == [(str(tmp_path / "late"), 0)] and not again["finished"]
     assert not (tmp_path / "late").exists()
+
+
+def test_run_jobs_starts_folds_fold_major(tmp_path, monkeypatch):
+    a, b = (resolve_config("synthetic", "i_mobilenetv2", output=str(tmp_path / name), epochs=2)
+            for name in ("a", "b"))
+    started = []  # (run folder, fold) of each process, in start order; each "fails" at once
+    monkeypatch.setattr(reproduce.subprocess, "Popen", lambda args, **kw: started.append(
+        (args[args.index("--output") + 1], int(args[args.index("--fold") + 1]))) or
+        _Finished())
+    reproduce.run_jobs([(a, 0), (a, 1), (a, 2), (b, 0), (b, 1)])
+    names = [(Path(out).name, fold) for out, fold in started]
+    assert names == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2)]
+
+
+class _Finished:
+    returncode = 1
+
+    def poll(self):
+        return 1
 
 
 def test_dry_run_prints_each_fold_command(tmp_path, data_root, capsys):
