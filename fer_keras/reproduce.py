@@ -562,18 +562,29 @@ schedule was set for M). Rerun any row with the command beside it; finished fold
 The GPU runs trained on one NVIDIA H200 lent for 30 minutes in all, under JAX with mixed
 precision (`scripts/gpu_session.sh`, phases 2 and 3: several runs shared the GPU, most stopped by a
 time limit; the first phase spent its 8 minutes compiling ten models at once and is not kept).
-The CPU runs trained on the 2-core development machine under TensorFlow in float32, two folds at
-a time (`reproduce run --jobs 2`), at the preset's full epoch budget. The budget covered the
-headline rows only: the ablation rows are "not run", and are not extrapolated. On that CPU
-(docs/performance.md) I-MobileNetV2 trains at about 130 images/s and Light-NTWRN at 2.5-6, so
-a 150-epoch I-MobileNetV2 CK+ fold took about 27 minutes (two folds sharing the two cores,
-about 10.5 s per epoch each) and one Light-NTWRN epoch on FER2013 one
-to three hours: the Light-NTWRN and FER2013 rows need a GPU.
+The CPU runs trained on the 2-core development machine under TensorFlow in float32, one or two
+folds at a time (`reproduce run --jobs 2`). A hardware entry naming epochs ("... (epochs 1-19);
+... (epochs 20-50)") is a run continued on another machine after its checkpoint was lost
+(`train --recover-from`; its metrics.json notes say what that changed).
+
+Each study folder keeps one budget policy, and its tables are never averaged with another's:
+- `studies/paper_budget`: the papers' own epoch budgets (the presets), or short of them where a
+  time limit stopped a run ("N of M") or a run was configured for fewer epochs (the epochs
+  column then names the paper's budget).
+- `studies/cpu_budget`: every row of a table on one dataset with the same reduced budget on the
+  CPU (the epochs column says how many, beside the paper's budget): its rows compare with each
+  other, not with the papers' figures.
+
+Rows without runs are "not run" and are not extrapolated. On the CPU (docs/performance.md)
+I-MobileNetV2 trains at 130-340 images/s (depending on what else runs) and Light-NTWRN at
+2.5-6, so a 150-epoch I-MobileNetV2 CK+ fold takes 15-27 minutes and one Light-NTWRN epoch on
+FER2013 one to three hours: the Light-NTWRN and FER2013 rows need a GPU.
 
 ## Why our numbers are below the papers'
 
-- **Epochs.** Runs stopped by the time limit ("N of M" in the epochs column) trained a fraction
-  of the papers' budgets; the FER2013 model was still improving when it stopped (history.csv).
+- **Epochs.** Runs stopped by the time limit ("N of M" in the epochs column) or configured for
+  less than the paper's budget ("paper budget P") trained a fraction of the papers' epochs; the
+  FER2013 model was still improving when it stopped (history.csv).
 - **Protocol leakage.** `paper_imnv2` splits CK+ by sequence, so 29 of the 31 test subjects are
   also in training; `paper_lntwrn` expands each dataset with random-erasing variants before a
   random split, so variants of test images are in training. Both inflate accuracy; the
@@ -584,8 +595,8 @@ to three hours: the Light-NTWRN and FER2013 rows need a GPU.
   has contempt and no neutral, and these runs use CK+48's own seven classes.
 - **Architecture readings.** Where the papers are ambiguous (docs/paper_notes.md), the chosen
   reading can cost or gain accuracy; our parameter counts differ from the papers' (README).
-- **One seed.** Every cell is seed 0; the 3-seed headline rows the study asks for need a longer
-  GPU loan.
+- **Seeds.** A cell is seed 0 unless it says "N seeds" (then mean ± std over seeds and folds);
+  3-seed headline rows at the papers' budgets need a longer GPU loan.
 
 """
 
