@@ -508,8 +508,15 @@ def model_card(name, m):
              "withheld)" if m["dataset"] == "fer2013" else
              "the test fold (subjects never seen in training)" if m["split"] == "test"
              else m["split"])
-    recall = " | ".join(f"{k} {v['recall'] * 100:.0f}" for k, v in m["per_class"].items())
-    epochs = f"{m['epochs_trained']} of {m.get('epochs_configured', c['epochs'])}"
+    recall = ", ".join(f"{k} {v['recall'] * 100:.0f}" for k, v in m["per_class"].items())
+    configured = m.get("epochs_configured", c["epochs"])
+    epochs = f"{m['epochs_trained']} of {configured} epochs"
+    if _preset_epochs(m) not in (None, configured):
+        epochs += f" (the paper's budget: {_preset_epochs(m)})"
+    hardware = m.get("hardware", {}).get("summary", "unknown hardware")
+    # publish always writes a SavedModel: a training run's "export needs TensorFlow" note is moot
+    notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
+                    if "SavedModel export needs TensorFlow" not in note)
     data_dir = {"fer2013": "data/fer2013", "ckplus": "data/ckplus", "jaffe": "data/jaffe"}
     return f"""# `{name}`: {entry.paper.split(' (')[0]} trained on {m['dataset']}
 
@@ -526,17 +533,17 @@ embedded), `metrics.json` and `history.csv` of the training run. This card is ge
 | data | {DATA_TERMS.get(m['dataset'], m['dataset'])} |
 | protocol | `{m['protocol']}` fold {m['fold']} (split seed {m['split_seed']}): {' '.join(m['protocol_notes'])} |
 | preprocessing | 48 x 48 grey face crop (dataset crops as distributed; the predictor's Haar-cascade crop is documented in docs/deployment.md), repeated to 3 channels; raw 0-255 pixels in, scaled to [-1, 1] inside the model |
-| training | {epochs} epochs (best epoch {m['best_epoch']} by validation accuracy), batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {m.get('hardware', {}).get('summary', 'unknown hardware')} |
+| training | {epochs}, best epoch {m['best_epoch']} by validation accuracy, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
 | accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
 | recall per class (%) | {recall} |
-| validation accuracy | {m['validation']['accuracy'] * 100:.2f} % ({m['validation']['num_examples']} images) |
+| validation accuracy | {m['validation']['accuracy'] * 100:.2f} % ({m['validation']['num_examples']} images) |{notes}
 
 Reproduce the accuracy (with the dataset in its public layout, see docs/data.md):
 
     python -m fer_keras.evaluate --model saved_models/{name} --data-dir {data_dir.get(m['dataset'], 'DATA')} --split {m['split']}
 
-The papers report far more (see docs/reproduction.md): this model was trained for {epochs} epochs
-on a short GPU loan, so it is a working artifact, not the paper's result.
+The papers report more (see docs/reproduction.md): this model was trained for {epochs} on
+{hardware}, so it is a working artifact, not the paper's result.
 
 ## Intended use and limits
 
@@ -626,6 +633,9 @@ def main(argv=None):
     pub.add_argument("fold", help="a fold folder (model.keras, metrics.json, history.csv)")
     pub.add_argument("--name", required=True, help="e.g. i_mobilenetv2_fer2013")
     pub.add_argument("--models-dir", default="saved_models")
+    card = sub.add_parser("card", help="rewrite published models' cards from their metrics.json")
+    card.add_argument("names", nargs="+", help="published model folders' names")
+    card.add_argument("--models-dir", default="saved_models")
     g = sub.add_parser("report", help="the Markdown tables from finished runs")
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")
@@ -642,6 +652,13 @@ def main(argv=None):
                 print(f"  {d}: protocols {', '.join(dict.fromkeys(protocols))}")
             for row in t.rows:
                 print(f"  {row.key:<18} {row.model:<14} {row.overrides or ''} paper {row.paper}")
+        return 0
+    if args.command == "card":
+        for name in args.names:
+            folder = Path(args.models_dir) / name
+            metrics = json.loads((folder / "metrics.json").read_text())
+            (folder / "README.md").write_text(model_card(name, metrics))
+            print(folder / "README.md")
         return 0
     if args.command == "publish":
         print(publish(args.fold, args.name, args.models_dir))

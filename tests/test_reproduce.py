@@ -500,3 +500,41 @@ def test_run_trains_the_real_model(tmp_path, data_root, capsys):
     assert reproduce.main(args) == 0, (study / "ckplus-i_mobilenetv2-paper_imnv2-seed0" /
                                        "fold_0.log").read_text()
     _check_study(data_root, study, capsys)
+
+
+def test_model_card_states_the_budget_the_hardware_and_the_notes():
+    m = {"model": "i_mobilenetv2", "dataset": "fer2013", "protocol": "official", "fold": 0,
+         "split_seed": 0, "protocol_notes": ["PrivateTest absent"], "params": 3851755,
+         "macs": 18049216, "class_names": ["angry", "happy"], "seed": 0, "best_epoch": 30,
+         "epochs_trained": 50, "epochs_configured": 50, "split": "val", "num_examples": 3589,
+         "accuracy": 0.53, "balanced_accuracy": 0.45, "macro_f1": 0.44,
+         "per_class": {"angry": {"recall": 0.4}, "happy": {"recall": 0.8}},
+         "validation": {"accuracy": 0.53, "num_examples": 3589},
+         "hardware": {"summary": "NVIDIA H200, jax (epochs 1-19); CPU (2 cores), tensorflow "
+                                 "(epochs 20-50)"},
+         "notes": ["continued from the best-epoch weights of a run whose checkpoint was lost"],
+         "config": {"epochs": 50, "batch_size": 32, "optimizer": "sgd", "learning_rate": 0.01,
+                    "momentum": 0.9, "weight_decay": 5e-4, "augment": "flip"}}
+    card = reproduce.model_card("i_mobilenetv2_fer2013", m)
+    assert "50 of 50 epochs (the paper's budget: 350)" in card
+    assert "**53.00 %** on PublicTest" in card
+    assert "| note | continued from the best-epoch weights" in card
+    assert "on\nNVIDIA H200, jax (epochs 1-19); CPU (2 cores), tensorflow (epochs 20-50), so" in card
+    assert "GPU loan" not in card
+
+
+def test_card_command_rewrites_the_card_from_metrics_json(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+
+    source = ROOT / "saved_models" / "i_mobilenetv2_ckplus" / "metrics.json"
+    if not source.is_file():
+        pytest.skip("no published model")
+    folder = tmp_path / "i_mobilenetv2_ckplus"
+    folder.mkdir()
+    shutil.copy(source, folder / "metrics.json")
+    (folder / "README.md").write_text("stale\n")
+    assert reproduce.main(["card", "i_mobilenetv2_ckplus", "--models-dir", str(tmp_path)]) == 0
+    card = (folder / "README.md").read_text()
+    assert card == reproduce.model_card("i_mobilenetv2_ckplus", json.loads(source.read_text()))
