@@ -314,8 +314,8 @@ def _preset_epochs(m):
 
 
 def _epochs(metrics):
-    """"T" epochs trained, "T of C" when a time limit stopped runs before the configured C, and
-    "; paper budget P" when C is a reduced budget (not the preset's P)."""
+    """The epochs cell: T trained, "T of C" when a time limit stopped runs before the configured
+    C, and "; paper budget P" when C is a reduced budget (not the preset's P)."""
     trained = sorted({m["epochs_trained"] for m in metrics})
     configured = sorted({m.get("epochs_configured", m["epochs_trained"]) for m in metrics})
     full = sorted({_preset_epochs(m) for m in metrics} - {None})
