@@ -440,8 +440,11 @@ def report(study_dirs, tables=None):
                                  + ("" if same else " - |") + " not run | | |")
                     continue
                 budget = every[0]["config"]["epochs"]
+                seeds = sorted({m["seed"] for m in every})
                 command = (f"`python -m fer_keras.reproduce run --table {table.name} "
-                           f"--dataset {dataset} --rows {row.key} --epochs {budget}`")
+                           f"--dataset {dataset} --rows {row.key} --epochs {budget}"
+                           + (f" --seeds {' '.join(map(str, seeds))}" if seeds != [0] else "")
+                           + (f" --study {study_dirs[0]}" if len(study_dirs) == 1 else "") + "`")
                 lines.append(f"| {row.label} | {row.paper.get(dataset, '-')} | {_cell(ours)} |"
                              + ("" if same else f" {_cell(free)} |")
                              + f" {_epochs(every)} | {_hardware(every)} | {command} |")

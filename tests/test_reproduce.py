@@ -237,7 +237,7 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
     assert ours[3] == "150"
     assert ours[4] == "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs)"
     assert ours[5] == ("`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus "
-                       "--rows i_mobilenetv2 --epochs 150`")
+                       "--rows i_mobilenetv2 --epochs 150 --seeds 0 1`")
     # A time-limited run: "trained of configured" epochs, and the full budget in the command.
     limited = rows["Mobilenetv2"]
     assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-", "3 of 10"]
@@ -245,6 +245,9 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
     for label in ("Mobilenetv2(0.75)", "Mobilenetv2(0.75) + SE", "Mobilenetv2(0.75) + RFF"):
         assert rows[label][1:4] == ["-", "-", "not run"], label
     assert len(rows) == 5
+    # The report of one study folder names it in the commands, so they train into it.
+    _, rows = _table_rows(report([str(studies[0])]), "I-MobileNetV2, Table 2", "ckplus")
+    assert rows["Mobilenetv2"][5].endswith(f"--epochs 10 --study {studies[0]}`")
 
 
 def test_report_single_protocol_table_val_split_and_partial_epochs(studies):
