@@ -376,7 +376,7 @@ def summary(study_dirs):
     the paper's protocol and the leakage-free one, and how many ablation rows have runs."""
     found = collect(study_dirs)
     lines = ["| paper row | paper | ours, paper's protocol | ours, leakage-free | epochs | "
-             "hardware |", "|---|---:|---:|---:|---|---|"]
+             "hardware | command |", "|---|---:|---:|---:|---|---|---|"]
     for table, row in _headline_rows():
         for dataset, (paper_protocol, free_protocol) in table.protocols.items():
             ours = found.get((dataset, row.key, paper_protocol), [])
@@ -389,7 +389,8 @@ def summary(study_dirs):
                      for ms, protocol in ((ours, paper_protocol), (free, free_protocol))]
             lines.append(f"| {row.model}, {dataset} | {row.paper.get(dataset, '-')} | "
                          f"{cells[0]} | {cells[1]} | {_epochs(ours + free)} | "
-                         f"{_hardware(ours + free)} |")
+                         f"{_hardware(ours + free)} | "
+                         f"{_command(table, row, dataset, ours + free, study_dirs)} |")
     ablations = [(r, d, p) for t, r, d, p in _experiments() if r is not t.rows[-1]]
     done = sum(bool(found.get((d, r.key, p))) for r, d, p in ablations)
     lines += ["", f"Ablation rows (table row x dataset x protocol) with finished runs: {done} of "
@@ -419,6 +420,17 @@ def update_readme(path, study_dirs):
     return path
 
 
+def _command(table, row, dataset, metrics, study_dirs):
+    """The `reproduce run` command (Markdown code) that trains a cell's runs: their budget, their
+    seeds, and the study folder when there is one."""
+    budget = metrics[0]["config"]["epochs"]
+    seeds = sorted({m["seed"] for m in metrics})
+    return (f"`python -m fer_keras.reproduce run --table {table.name} --dataset {dataset} "
+            f"--rows {row.key} --epochs {budget}"
+            + (f" --seeds {' '.join(map(str, seeds))}" if seeds != [0] else "")
+            + (f" --study {study_dirs[0]}" if len(study_dirs) == 1 else "") + "`")
+
+
 def report(study_dirs, tables=None):
     """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`."""
     found = collect(study_dirs)
@@ -439,12 +451,7 @@ def report(study_dirs, tables=None):
                     lines.append(f"| {row.label} | {row.paper.get(dataset, '-')} | - |"
                                  + ("" if same else " - |") + " not run | | |")
                     continue
-                budget = every[0]["config"]["epochs"]
-                seeds = sorted({m["seed"] for m in every})
-                command = (f"`python -m fer_keras.reproduce run --table {table.name} "
-                           f"--dataset {dataset} --rows {row.key} --epochs {budget}"
-                           + (f" --seeds {' '.join(map(str, seeds))}" if seeds != [0] else "")
-                           + (f" --study {study_dirs[0]}" if len(study_dirs) == 1 else "") + "`")
+                command = _command(table, row, dataset, every, study_dirs)
                 lines.append(f"| {row.label} | {row.paper.get(dataset, '-')} | {_cell(ours)} |"
                              + ("" if same else f" {_cell(free)} |")
                              + f" {_epochs(every)} | {_hardware(every)} | {command} |")

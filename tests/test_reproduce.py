@@ -326,9 +326,12 @@ def test_summary_holds_each_papers_own_model_and_counts_the_ablation_rows(studie
     assert rows == [
         "| i_mobilenetv2, ckplus | 95.96 | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
         "79.00 ± 9.42 (3 folds) (`subject_kfold`) | 150 | "
-        "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs) |",
+        "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs) | "
+        "`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus "
+        "--rows i_mobilenetv2 --epochs 150 --seeds 0 1` |",
         f"| light_ntwrn, jaffe | 95.21 | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
-        "120/300 of 300 | CPU (2 cores), tensorflow |"]
+        "120/300 of 300 | CPU (2 cores), tensorflow | `python -m fer_keras.reproduce run --table "
+        "lntwrn_table5 --dataset jaffe --rows light_ntwrn --epochs 300` |"]
     # Ablation rows with runs: Table 2's MobileNetV2 on CK+ paper_imnv2 and 0.75 on FER2013.
     n = sum((len(t.rows) - 1) * sum(len(set(p)) for p in t.protocols.values())
             for t in TABLES.values())
