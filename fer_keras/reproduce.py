@@ -245,43 +245,53 @@ def collect(study_dirs):
 def figures(study_dirs, folder):
     """The papers' figures from the runs: confusion matrices summed over folds (I-MobileNetV2
     Figures 7-8, Light-NTWRN Figure 11) and validation accuracy per epoch (Light-NTWRN Figure 10),
-    one PNG per (dataset, row, protocol) in `folder`. Returns the Markdown lines linking them."""
+    one PNG per (study, dataset, row, protocol) in `folder`: runs of different study folders
+    (budgets) are never summed together. Returns the Markdown lines linking them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for study in study_dirs:
+        for (dataset, row, protocol), metrics in sorted(collect([study]).items()):
+            stem = f"{Path(study).name}-{dataset}-{row}-{protocol}"
+            _figure_pair(metrics, folder, stem, f"{row} on {dataset}, {protocol}")
+            lines.append(f"| `{study}` | {dataset} | {row} | `{protocol}` | [confusion matrix]"
+                         f"(figures/{stem}-cm.png) | [validation accuracy per epoch]"
+                         f"(figures/{stem}-curves.png) |")
+    if not lines:
+        return []
+    return (["## Figures (confusion matrices summed over folds; validation curves per fold)", "",
+             "| study | dataset | row | protocol | | |", "|---|---|---|---|---|---|"]
+            + lines + [""])
+
+
+def _figure_pair(metrics, folder, stem, what):
+    """STEM-cm.png (confusion matrix summed over the runs) and STEM-curves.png (validation
+    accuracy per epoch, one line per run) in `folder`."""
     import csv
 
     import numpy as np
 
     from fer_keras.training.metrics import _pyplot, plot_confusion_matrix
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for (dataset, row, protocol), metrics in sorted(collect(study_dirs).items()):
-        stem = f"{dataset}-{row}-{protocol}"
-        matrix = np.sum([m["confusion_matrix"] for m in metrics], axis=0)
-        split = metrics[0]["split"]
-        title = f"{row} on {dataset}, {protocol} ({len(metrics)} fold(s), {split})"
-        plot_confusion_matrix(matrix, metrics[0]["class_names"], folder / f"{stem}-cm.png", title)
-        plt = _pyplot()
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        for m in metrics:
-            with open(Path(m["_run"]) / "history.csv") as f:
-                rows = list(csv.DictReader(f))
-            ax.plot([int(r["epoch"]) + 1 for r in rows],
-                    [100 * float(r["val_accuracy"]) for r in rows], label=f"fold {m['fold']}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("validation accuracy (%)")
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(folder / f"{stem}-curves.png", dpi=100)
-        plt.close(fig)
-        lines.append(f"| {dataset} | {row} | `{protocol}` | [confusion matrix]"
-                     f"(figures/{stem}-cm.png) | [validation accuracy per epoch]"
-                     f"(figures/{stem}-curves.png) |")
-    if not lines:
-        return []
-    return (["## Figures (confusion matrices summed over folds; validation curves per fold)", "",
-             "| dataset | row | protocol | | |", "|---|---|---|---|---|"] + lines + [""])
+    matrix = np.sum([m["confusion_matrix"] for m in metrics], axis=0)
+    seeds = len({m["seed"] for m in metrics}) > 1
+    title = f"{what} ({len(metrics)} run(s), {metrics[0]['split']})"
+    plot_confusion_matrix(matrix, metrics[0]["class_names"], folder / f"{stem}-cm.png", title)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for m in metrics:
+        with open(Path(m["_run"]) / "history.csv") as f:
+            rows = list(csv.DictReader(f))
+        ax.plot([int(r["epoch"]) + 1 for r in rows],
+                [100 * float(r["val_accuracy"]) for r in rows],
+                label=f"fold {m['fold']}" + (f", seed {m['seed']}" if seeds else ""))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / f"{stem}-curves.png", dpi=100)
+    plt.close(fig)
 
 
 def _cell(metrics):

@@ -544,3 +544,25 @@ def test_card_command_rewrites_the_card_from_metrics_json(tmp_path):
     assert reproduce.main(["card", "i_mobilenetv2_ckplus", "--models-dir", str(tmp_path)]) == 0
     card = (folder / "README.md").read_text()
     assert card == reproduce.model_card("i_mobilenetv2_ckplus", json.loads(source.read_text()))
+
+
+def test_figures_never_sum_runs_of_different_study_folders(tmp_path, monkeypatch):
+    summed = {}
+
+    def fake_cm(matrix, class_names, path, title):
+        summed[path.name] = matrix.tolist()
+        path.write_bytes(b"png")
+
+    monkeypatch.setattr("fer_keras.training.metrics.plot_confusion_matrix", fake_cm)
+    run = "ckplus-i_mobilenetv2-paper_imnv2-seed0"
+    for study, cm in (("paper", [[3, 0], [1, 2]]), ("cpu", [[1, 1], [0, 4]])):
+        path = _write(tmp_path / study, run, {**_metrics(0.8), "confusion_matrix": cm,
+                                              "class_names": ["a", "b"]})
+        (path.parent / "history.csv").write_text("epoch,val_accuracy\n0,0.5\n1,0.7\n")
+    lines = reproduce.figures([str(tmp_path / "paper"), str(tmp_path / "cpu")],
+                              tmp_path / "figures")
+    stem = "ckplus-i_mobilenetv2-paper_imnv2"
+    assert summed == {f"paper-{stem}-cm.png": [[3, 0], [1, 2]],
+                      f"cpu-{stem}-cm.png": [[1, 1], [0, 4]]}
+    assert (tmp_path / "figures" / f"cpu-{stem}-curves.png").is_file()
+    assert sum(f"(figures/paper-{stem}-cm.png)" in line for line in lines) == 1
