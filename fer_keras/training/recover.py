@@ -21,9 +21,8 @@ import csv
 import json
 from pathlib import Path
 
-# Values that may differ between the lost run and its continuation: bookkeeping, where the same
-# data was read from (the data fingerprint is compared instead), and the machine-dependent "auto"
-# switches' resolution happens per session anyway.
+# Values that may differ between the lost run and its continuation: bookkeeping, and where the
+# same data was read from (a folder or a pack: the data fingerprint is compared instead).
 _BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
                 "preset")
 
