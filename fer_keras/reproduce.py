@@ -529,14 +529,16 @@ def model_card(name, m):
              "the test fold (subjects never seen in training)" if m["split"] == "test"
              else m["split"])
     recall = ", ".join(f"{k} {v['recall'] * 100:.0f}" for k, v in m["per_class"].items())
-    configured = m.get("epochs_configured", c["epochs"])
+    from fer_keras.training.artifacts import NO_SAVED_MODEL_NOTE
+
+    configured, paper = m.get("epochs_configured", c["epochs"]), _preset_epochs(m)
     epochs = f"{m['epochs_trained']} of {configured} epochs"
-    if _preset_epochs(m) not in (None, configured):
-        epochs += f" (the paper's budget: {_preset_epochs(m)})"
+    if paper not in (None, configured):
+        epochs += f" (the paper's budget: {paper})"
     hardware = m.get("hardware", {}).get("summary", "unknown hardware")
-    # publish always writes a SavedModel: a training run's "export needs TensorFlow" note is moot
+    # publish always writes a SavedModel: a training run's "no SavedModel" note is moot
     notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
-                    if "SavedModel export needs TensorFlow" not in note)
+                    if note != NO_SAVED_MODEL_NOTE)
     data_dir = {"fer2013": "data/fer2013", "ckplus": "data/ckplus", "jaffe": "data/jaffe"}
     return f"""# `{name}`: {entry.paper.split(' (')[0]} trained on {m['dataset']}
 

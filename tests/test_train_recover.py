@@ -94,6 +94,16 @@ def test_wrong_weights_are_refused(lost_run):
         _recover_directly(config, out, measured=0.0)
 
 
+def test_a_model_of_another_architecture_is_refused(lost_run, tmp_path):
+    out, _, _ = lost_run
+    inputs = keras.Input((32, 32, 3))
+    other = keras.Model(inputs, keras.layers.Dense(7, name="head")(
+        keras.layers.GlobalAveragePooling2D()(inputs)))
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(recover.RecoveryError, match="layer 'conv' is missing"):
+        loop.train(_config(out, 6, recover_from=str(tmp_path / "other.keras")), verbose=0)
+
+
 def test_another_configuration_or_dataset_is_refused(lost_run):
     out, published, _ = lost_run
     with pytest.raises(recover.RecoveryError, match="learning_rate=0.05.*learning_rate=0.1"):

@@ -109,6 +109,10 @@ def save_keras_model(model, path):
         clone.save(tmp)
 
 
+NO_SAVED_MODEL_NOTE = ("the SavedModel export needs TensorFlow, which is not installed; "
+                       "model.keras was written (pip install tensorflow to export)")
+
+
 def export_saved_model(model, path, class_names=None):
     """A TensorFlow SavedModel of `inference_copy(model)`, written atomically: signature
     `serving_default` / `serve` maps `images`, a float32 batch of raw-pixel images (0-255,
@@ -120,8 +124,7 @@ def export_saved_model(model, path, class_names=None):
     try:
         import tensorflow  # noqa: F401
     except ImportError:
-        return ("the SavedModel export needs TensorFlow, which is not installed; "
-                "model.keras was written (pip install tensorflow to export)")
+        return NO_SAVED_MODEL_NOTE
     from fer_keras.export import export_saved_model as write_saved_model
 
     with atomic_path(path) as tmp:

@@ -119,12 +119,12 @@ def build_model(config, ds):
     return model
 
 
-def _find_model_file(path):
+def _find_model_file(path, option="init"):
     path = Path(path)
     for candidate in (path, path / "model.keras", path / "fold_0" / "model.keras"):
         if candidate.is_file() and candidate.suffix == ".keras":
             return str(candidate)
-    raise ValueError(f"init: no model.keras at {path}")
+    raise ValueError(f"{option}: no model.keras at {path}")
 
 
 def transfer_weights(source, target):
@@ -475,8 +475,9 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                                                    "balanced_accuracy", "macro_f1", "loss")}}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
-    if recover.recovery_note(state):
-        metrics.setdefault("notes", []).append(recover.recovery_note(state))
+    recovered = recover.recovery_note(state)
+    if recovered:
+        metrics.setdefault("notes", []).append(recovered)
     if state["epochs_done"] < config.epochs:
         metrics.setdefault("notes", []).append(
             f"stopped by the time limit after {state['epochs_done']} of {config.epochs} epochs")

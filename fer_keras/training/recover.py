@@ -37,14 +37,6 @@ def _read_history(path):
     return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
 
 
-def _model_file(path):
-    path = Path(path)
-    for candidate in (path, path / "model.keras"):
-        if candidate.is_file() and candidate.suffix == ".keras":
-            return candidate
-    raise RecoveryError(f"recover_from {str(path)!r}: no model.keras there")
-
-
 def check_compatible(config, metrics, fingerprint):
     """Raises RecoveryError unless `config` continues the run `metrics` describes."""
     old = {k: v for k, v in metrics.get("config", {}).items() if k not in _BOOKKEEPING}
@@ -81,6 +73,8 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
     """
     import keras
 
+    from fer_keras.training.loop import _find_model_file, transfer_weights
+
     fold_dir = Path(fold_dir)
     metrics_path, history_path = fold_dir / "metrics.json", fold_dir / "history.csv"
     for path in (metrics_path, history_path):
@@ -93,18 +87,15 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
     if len(history) < best:
         raise RecoveryError(f"{history_path} has {len(history)} epochs, fewer than the best "
                             f"epoch {best} recorded in metrics.json")
-    source_path = _model_file(config.recover_from)
-    source = keras.saving.load_model(str(source_path), safe_mode=True)
-    by_name = {layer.name: layer for layer in source.layers}
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        src = by_name.get(layer.name)
-        shapes = None if src is None else [tuple(w.shape) for w in src.weights]
-        if shapes != [tuple(w.shape) for w in layer.weights]:
-            raise RecoveryError(f"{source_path}: layer {layer.name!r} is missing or has other "
-                                f"shapes ({shapes}); not a model of this run")
-        layer.set_weights(src.get_weights())
+    try:
+        source_path = _find_model_file(config.recover_from, "recover_from")
+    except ValueError as err:
+        raise RecoveryError(str(err)) from None
+    copied = set(transfer_weights(keras.saving.load_model(source_path, safe_mode=True), model))
+    missing = [layer.name for layer in model.layers if layer.weights and layer.name not in copied]
+    if missing:
+        raise RecoveryError(f"{source_path}: layer {missing[0]!r} is missing or has other shapes; "
+                            "not a model of this run")
     measured = float(validation_accuracy())
     recorded = float(history[best - 1]["val_accuracy"])
     if abs(measured - recorded) > tolerance:
