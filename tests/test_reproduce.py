@@ -301,8 +301,8 @@ def test_main_list_and_report(studies, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed == (reproduce.REPORT_INTRO.format(studies=f"{one} {two}",
                                                      budget=reproduce.budget_table([one, two]))
-                       + f"## Runs in `{one}`\n\n" + report([one])
-                       + f"## Runs in `{two}`\n\n" + report([two]) + "\n")
+                       + f"## Runs in `{one}`\n\n" + report([one]) + "\n"
+                       + f"## Runs in `{two}`\n\n" + report([two]) + "\n\n")
     target = tmp_path / "reproduction.md"
     assert reproduce.main(["report", "--study", one, "--output", str(target)]) == 0
     assert capsys.readouterr().out == ""
@@ -566,3 +566,12 @@ def test_figures_never_sum_runs_of_different_study_folders(tmp_path, monkeypatch
                       f"cpu-{stem}-cm.png": [[1, 1], [0, 4]]}
     assert (tmp_path / "figures" / f"cpu-{stem}-curves.png").is_file()
     assert sum(f"(figures/paper-{stem}-cm.png)" in line for line in lines) == 1
+
+
+def test_report_of_a_study_without_runs_of_a_table_says_so_in_one_line(tmp_path):
+    _write(tmp_path, "ckplus-mobilenetv2-subject_kfold-seed0", _metrics(0.8))
+    text = report([str(tmp_path)])
+    table5 = text.split("### Light-NTWRN, Table 5 (ablation; accuracy %)")[1]
+    assert table5.strip() == "No runs of this table in these folders."
+    # Table 2 keeps every row, run or not.
+    assert text.count("not run") == 2 * len(TABLES["imnv2_table2"].rows) - 1
