@@ -55,6 +55,19 @@ case $PHASE in
     timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
         --study studies/paper_budget --table imnv2_table2 --rows i_mobilenetv2 --dataset ckplus \
         --epochs 150 --jobs 2 --time-limit 200 --max-time 330 2>&1 | grep -v "it/s\|fold/s" ;;
+  4)  # prepared for the next loan, not yet run: the JAFFE rows of Light-NTWRN Table 5 under
+      # the paper's protocol (one process per ablation row) and Light-NTWRN on FER2013, the
+      # one published model still missing; the CPU trains these at 1-6 images/s
+    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
+        --model light_ntwrn --epochs 300 --time-limit 470 --quiet \
+        --output studies/paper_budget/fer2013-light_ntwrn-official-seed0 \
+        > "$OUT/fer2013_lntwrn.log" 2>&1 &
+    for row in wrn wrn_re wrn_re_scam wrn_re_scam_gbn; do
+      timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
+          --study studies/paper_budget --table lntwrn_table5 --rows $row --dataset jaffe \
+          --protocol paper_lntwrn --epochs 300 --jobs 1 --time-limit 420 \
+          > "$OUT/jaffe_$row.log" 2>&1 &
+    done ;;
   *) echo "unknown phase $PHASE"; exit 2 ;;
 esac
 wait
