@@ -447,8 +447,8 @@ def report(study_dirs, tables=None):
     lines = []
     for table in (tables or TABLES.values()):
         lines += [f"### {table.title}", ""]
-        if found and not any((d, r.key) == key[:2] for key in found for r in table.rows
-                             for d in table.protocols):
+        cells = {(dataset, row.key) for row in table.rows for dataset in table.protocols}
+        if found and not cells & {key[:2] for key in found}:
             # Folders with runs of other tables only: one line, not a table of "not run".
             lines += ["No runs of this table in these folders.", ""]
             continue
