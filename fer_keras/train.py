@@ -86,6 +86,13 @@ def build_parser():
     p.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="stop after the epoch during which this much time has passed and write "
                         "the artifacts of the best epoch so far; the same command resumes later")
+    p.add_argument("--engine", choices=("auto", "loop", "device", "fit"),
+                   help="training engine: auto (default), loop (a call per step), device (JAX: "
+                        "data on the device, compiled multi-step calls), fit (TensorFlow: "
+                        "model.fit over tf.data)")
+    p.add_argument("--test-each-epoch", action="store_const", const=True,
+                   help="also evaluate the test split after every epoch (history.csv and "
+                        "metrics.json's peak_test_accuracy; reporting only, never selection)")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
     return p
 

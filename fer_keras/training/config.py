@@ -13,6 +13,10 @@ from fer_keras.presets import PRESET_FIELDS, get_preset
 _OPTIMIZERS = ("sgd", "adam")
 _AUGMENT = ("none", "flip", "erasing", "jaffe_expansion")
 _AUTO = ("auto", True, False)
+# "loop": one train_on_batch call per step (fit per epoch on JAX); "device": the JAX engine with
+# the data on the device and compiled multi-step calls; "fit": model.fit over a tf.data pipeline
+# (TensorFlow); "auto": the fastest that applies to the backend and hardware.
+ENGINES = ("auto", "loop", "device", "fit")
 
 
 @dataclasses.dataclass
@@ -42,6 +46,10 @@ class TrainConfig:
         mixed_precision, jit_compile: "auto" (on with a GPU, off on CPU), True or False.
         time_limit: seconds; when set, training stops after the epoch during which it runs out
             (artifacts come from the best epoch so far; the same call resumes later).
+        engine: the training engine, one of ENGINES (does not change the result's definition).
+        test_each_epoch: also evaluate the test split after every epoch, for reporting only
+            (history.csv columns test_loss, test_accuracy; metrics.json peak_test_accuracy): it
+            never feeds selection, early stopping or the checkpoint choice.
         preset: the preset the values started from (filled in by `resolve_config`).
     """
 
@@ -72,6 +80,8 @@ class TrainConfig:
     mixed_precision: object = "auto"
     jit_compile: object = "auto"
     time_limit: float = None
+    engine: str = "auto"
+    test_each_epoch: bool = False
     preset: str = ""
 
     def validate(self):
@@ -115,6 +125,11 @@ class TrainConfig:
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got "
                              f"{self.time_limit!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not isinstance(self.test_each_epoch, bool):
+            raise ValueError(f"test_each_epoch must be True or False, got "
+                             f"{self.test_each_epoch!r}")
         for name in ("mixed_precision", "jit_compile"):
             if getattr(self, name) not in _AUTO:
                 raise ValueError(f"{name} must be 'auto', True or False, got "
@@ -135,7 +150,8 @@ class TrainConfig:
     def run_key(self):
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
-        for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from"):
+        for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from", "engine",
+                     "test_each_epoch"):
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 
