@@ -93,6 +93,9 @@ def build_parser():
     p.add_argument("--test-each-epoch", action="store_const", const=True,
                    help="also evaluate the test split after every epoch (history.csv and "
                         "metrics.json's peak_test_accuracy; reporting only, never selection)")
+    p.add_argument("--extend", action="store_const", const=True,
+                   help="let a larger --epochs continue the finished or stopped run in --output "
+                        "(recorded in metrics.json); otherwise a run folder keeps its epochs")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
     return p
 

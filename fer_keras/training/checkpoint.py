@@ -10,6 +10,8 @@ about the data has to be stored.
 """
 
 import json
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -37,14 +39,45 @@ def save_checkpoint(path, model, state, best_weights):
             np.savez(f, **arrays)
 
 
+class CorruptCheckpoint(ValueError):
+    """The checkpoint file cannot be read (truncated, or not a checkpoint)."""
+
+
 def read_checkpoint(path):
-    """{"state": dict, "model": [...], "optimizer": [...], "best": [...]}."""
-    with np.load(path, allow_pickle=False) as data:
-        out = {"state": json.loads(data["state"].tobytes().decode())}
-        for prefix in ("model", "optimizer", "best"):
-            keys = sorted(k for k in data.files if k.startswith(prefix + "/"))
-            out[prefix] = [data[k] for k in keys]
+    """{"state": dict, "model": [...], "optimizer": [...], "best": [...]}.
+
+    Raises:
+        CorruptCheckpoint: the file is truncated or not a checkpoint; the message says how to go
+            on. ValueError: it holds a non-finite array (`fer_keras.training.finite`).
+    """
+    from fer_keras.training.finite import check_checkpoint
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = {"state": json.loads(data["state"].tobytes().decode())}
+            for prefix in ("model", "optimizer", "best"):
+                keys = sorted(k for k in data.files if k.startswith(prefix + "/"))
+                out[prefix] = [data[k] for k in keys]
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as err:
+        raise CorruptCheckpoint(
+            f"corrupt checkpoint {path} ({type(err).__name__}: {err}); rerun with --recover-from "
+            f"MODEL (this run's best-epoch model.keras, e.g. {Path(path).parent / 'model.keras'})"
+            f" to continue from it, or remove {path} to train the fold again") from None
+    check_checkpoint(out, path)
     return out
+
+
+def read_for_resume(path, recover_from=None):
+    """The checkpoint at `path`, or None when there is none, or when it is corrupt and
+    `recover_from` names the model to continue from instead."""
+    if not Path(path).exists():
+        return None
+    try:
+        return read_checkpoint(path)
+    except CorruptCheckpoint:
+        if recover_from:
+            return None
+        raise
 
 
 def restore(model, checkpoint):

@@ -51,6 +51,8 @@ class TrainConfig:
             (history.csv columns test_loss, test_accuracy; metrics.json peak_test_accuracy): it
             never feeds selection, early stopping or the checkpoint choice.
         preset: the preset the values started from (filled in by `resolve_config`).
+        extend: allow a larger `epochs` to continue a finished or stopped run in `output`
+            (recorded in metrics.json; `fer_keras.training.resume_rules`).
     """
 
     dataset: str = "synthetic"
@@ -83,6 +85,7 @@ class TrainConfig:
     engine: str = "auto"
     test_each_epoch: bool = False
     preset: str = ""
+    extend: bool = False
 
     def validate(self):
         """Raises ValueError naming the first bad value."""
@@ -127,6 +130,8 @@ class TrainConfig:
                              f"{self.time_limit!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not isinstance(self.extend, bool):
+            raise ValueError(f"extend must be True or False, got {self.extend!r}")
         if not isinstance(self.test_each_epoch, bool):
             raise ValueError(f"test_each_epoch must be True or False, got "
                              f"{self.test_each_epoch!r}")
@@ -151,7 +156,7 @@ class TrainConfig:
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
         for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from", "engine",
-                     "test_each_epoch"):
+                     "test_each_epoch", "extend"):
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 

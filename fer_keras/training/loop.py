@@ -14,15 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import artifacts, checkpoint, epoch_eval, recover
+from fer_keras.training import (
+    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock,
+)
 from fer_keras.training.config import TrainConfig
+from fer_keras.training.finite import TrainingDiverged  # noqa: F401 - the public name
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 @dataclasses.dataclass
@@ -38,7 +37,8 @@ def default_output(config):
     from fer_keras.data import default_protocol
 
     protocol = config.protocol or default_protocol(config.dataset)
-    return Path("runs") / f"{config.dataset}-{config.model}-{protocol}-seed{config.seed}"
+    return Path("runs") / (f"{config.dataset}-{config.model}-{protocol}-seed{config.seed}"
+                           + resume_rules.default_folder_suffix(config))
 
 
 def _log(verbose, *lines):
@@ -58,16 +58,26 @@ def train(config, verbose=1):
 
     Raises:
         ValueError: a bad configuration or fold number; DataError: missing or bad data;
-        TrainingDiverged: NaN loss.
+        TrainingDiverged: NaN loss; RunFolderBusy (a ValueError): another process trains in
+        the run folder.
     """
+    overridden = getattr(config, "overridden", ())
+    config = TrainConfig.from_dict(config.to_dict()).validate()
+    if config.extend and not config.output:
+        raise ValueError("--extend continues an existing run: name its folder with --output")
+    run_dir = Path(config.output) if config.output else default_output(config)
+    config.output = str(run_dir)
+    with run_lock.run_folder_lock(run_dir):
+        run_lock.remove_stale_temporaries(run_dir)
+        resume_rules.check_run_config(run_dir, config)
+        return _train_locked(config, overridden, run_dir, verbose)
+
+
+def _train_locked(config, overridden, run_dir, verbose):
     import keras
 
     from fer_keras.data import load_dataset, make_splits
 
-    overridden = getattr(config, "overridden", ())
-    config = TrainConfig.from_dict(config.to_dict()).validate()
-    run_dir = Path(config.output) if config.output else default_output(config)
-    config.output = str(run_dir)
     _log(verbose, config.describe(overridden),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
@@ -227,12 +237,11 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     fold_dir.mkdir(parents=True, exist_ok=True)
     ds = split_dataset(split, ds)
     ckpt_path = fold_dir / checkpoint.FILENAME
-    saved = checkpoint.read_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    if saved is not None and saved["state"]["run_key"] != config.run_key():
-        raise ValueError(f"{fold_dir} holds a run with another configuration; choose another "
-                         "--output (or delete the folder to start again)")
+    saved = checkpoint.read_for_resume(ckpt_path, config.recover_from)
+    changes = [] if saved is None else resume_rules.check_fold_state(saved["state"], config,
+                                                                      fold_dir)
     metrics_path = fold_dir / "metrics.json"
-    if (saved is not None and metrics_path.exists()
+    if (saved is not None and metrics_path.exists() and not changes
             and saved["state"]["epochs_done"] == config.epochs):
         import json
 
@@ -260,6 +269,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         best_weights = None
         if saved is not None:
             checkpoint.restore(trainer, saved)
+            resume_rules.apply_learning_rate(trainer.optimizer, changes, config.learning_rate)
             state, best_weights = saved["state"], saved["best"] or None
             _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                           f"(best so far: epoch {state['best_epoch'] + 1})")
@@ -273,6 +283,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
             _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
         if state["epochs_done"] < config.epochs:
+            resume_rules.start_training(fold_dir, state, config, changes)
             recover.note_session(state, describe_hardware()["summary"])
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
@@ -282,6 +293,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
                              ckpt_path, drop_remainder)
             row["learning_rate"] = row.pop("lr_start")
+            finite.check_epoch(trainer, row, len(split.val) > 0, epoch, ckpt_path,
+                               row["learning_rate"])
             if epoch_eval.is_better(state, row, split):
                 state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
                 best_weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
@@ -359,12 +372,8 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
 
 
 def _diverged(loss, epoch, step, ckpt_path, lr):
-    kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
-            if ckpt_path.exists() else "no epoch finished, so there is no checkpoint")
     where = f"epoch {epoch + 1}" + ("" if step is None else f", batch {step + 1}")
-    raise TrainingDiverged(
-        f"loss became {loss} at {where}; training stopped and {kept}. Lower the learning rate "
-        f"(now {lr:.3g}) or check the data.")
+    raise finite.diverged(f"loss became {loss} at {where}", epoch, ckpt_path, lr)
 
 
 def _fit_backend():
@@ -471,7 +480,8 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
                "epochs_configured": config.epochs, "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
-               "validation": val, **epoch_eval.test_figures(state["history"])}
+               "validation": val, **epoch_eval.test_figures(state["history"]),
+               **resume_rules.metrics_entries(state)}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
     recovered = recover.recovery_note(state)
