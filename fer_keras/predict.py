@@ -93,20 +93,48 @@ def predict_image(predictor, path, args, out=sys.stdout, err=sys.stderr):
 
     try:
         gray = predictor.read(path)
+        records = predictor.predict(gray, explain=args.heatmap, max_faces=args.max_faces)
     except DataError as e:
         err.write(f"error: {e}\n")
         return False
-    records = predictor.predict(gray, explain=args.heatmap, max_faces=args.max_faces)
+    except Exception as e:  # noqa: BLE001 - one bad input is reported; the others go on
+        err.write(f"error: {path}: cannot predict ({type(e).__name__}: {e})\n")
+        return False
     if not records:
         err.write(f"{path}: no face found\n")
     _emit(records, path, None, out)
     if args.annotate:
         import cv2
 
-        target = Path(args.annotate) / (Path(path).stem + ".png")
+        target = _annotation_target(args, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(target), annotate(_read_bgr(path, gray), records, args.heatmap))
     return True
+
+
+def _annotation_target(args, path):
+    """`--annotate DIR/STEM.png`, made unique within the run (`a/face.jpg` and `a/sub/face.png`
+    must not overwrite each other): later ones get `STEM_EXT.png`, then `STEM_EXT_2.png`, ..."""
+    taken = args.__dict__.setdefault("annotated", set())
+    path = Path(path)
+    candidates = [path.stem, f"{path.stem}_{path.suffix.lstrip('.')}"]
+    candidates += [f"{candidates[1]}_{k}" for k in range(2, len(taken) + 3)]
+    name = next(c for c in candidates if c not in taken)
+    taken.add(name)
+    return Path(args.annotate) / (name + ".png")
+
+
+def check_args(args):
+    """The message for a bad argument value, or None."""
+    for name in ("every", "max_faces", "max_frames"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be >= 1, got {value}"
+    if args.crop_scale is not None and not 0 < args.crop_scale < float("inf"):
+        return f"--crop-scale must be a positive number, got {args.crop_scale}"
+    if args.annotate and Path(args.annotate).exists() and not Path(args.annotate).is_dir():
+        return f"--annotate {args.annotate} is a file; it must name a folder"
+    return None
 
 
 def predict_stream(predictor, source, args, out=sys.stdout, err=sys.stderr):
@@ -154,14 +182,19 @@ def predict_stream(predictor, source, args, out=sys.stdout, err=sys.stderr):
     return True
 
 
-def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None):
+def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
+                   trust_saved_model=False):
     """A Predictor from a path, else from a published model name."""
     from fer_keras.inference import HaarFaceDetector, Predictor
 
     detector = HaarFaceDetector(min_size=min_face) if min_face else None
-    kwargs = dict(format=format, detector=detector, crop_scale=crop_scale)
+    kwargs = dict(format=format, detector=detector, crop_scale=crop_scale,
+                  trust_saved_model=trust_saved_model)
     if Path(model).exists():
         return Predictor.load(model, **kwargs)
+    if any(sep in str(model) for sep in ("/", os.sep)) or Path(model).suffix:
+        raise ValueError(f"{model}: no such file or folder (a published model is named without "
+                         "a path, e.g. --model NAME)")
     return Predictor.from_pretrained(model, models_dir=models_dir, **kwargs)
 
 
@@ -175,6 +208,9 @@ def build_parser():
                                         "$FER_KERAS_MODELS, else saved_models/)")
     p.add_argument("--format", choices=("keras", "saved_model", "tflite"),
                    help="which artifact of a folder to load")
+    p.add_argument("--trust-saved-model", action="store_true",
+                   help="load a SavedModel even if it can run operations outside the inference "
+                        "allow-list (only for models from a source you trust)")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images / videos here")
     p.add_argument("--heatmap", action="store_true",
                    help="Grad-CAM overlay on annotated output (needs the Keras artifact)")
@@ -189,13 +225,14 @@ def build_parser():
 def main(argv=None, out=None, err=None):
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
-    if args.every < 1:
-        err.write(f"error: --every must be >= 1, got {args.every}\n")
+    problem = check_args(args)
+    if problem:
+        err.write(f"error: {problem}\n")
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
-                                   args.min_face)
+                                   args.min_face, args.trust_saved_model)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")
         return 2
