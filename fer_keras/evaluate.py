@@ -26,10 +26,11 @@ _MEASURED = ("num_examples", "accuracy", "balanced_accuracy", "macro_f1", "loss"
              "class_names", "confusion_matrix")
 
 
-def load_predictor(path):
+def load_predictor(path, trust_saved_model=False):
     """(predict, model_or_None, kind) for a `.keras` file or a SavedModel folder.
 
-    `predict(x)` maps a float32 batch of raw-pixel images to class probabilities.
+    `predict(x)` maps a float32 batch of raw-pixel images to class probabilities; an untrusted
+    SavedModel is refused unless `trust_saved_model` (`fer_keras.inference.trust`).
     """
     from fer_keras.inference.loading import _load_keras, _load_saved_model
 
@@ -38,7 +39,7 @@ def load_predictor(path):
         predict, _, model = _load_keras(path)
         return predict, model, "keras"
     if (path / "saved_model.pb").is_file():
-        predict, _, _ = _load_saved_model(path)
+        predict, _, _ = _load_saved_model(path, trust_saved_model)
         return predict, None, "saved_model"
     raise ValueError(f"{path}: not a .keras file nor a SavedModel folder")
 
@@ -53,12 +54,14 @@ def _run_info(model_path):
 
 def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protocol=None,
                    fold=None, split_seed=None, channels=None, dataset_options=None,
-                   batch_size=64, plot_path=None):
+                   batch_size=64, plot_path=None, map_labels=False, trust_saved_model=False):
     """Evaluates one artifact on one split; returns a dict with the keys of `metrics.json`.
 
     Arguments left as None come from the run the model belongs to (its metrics.json), then
     from the defaults (the dataset's default protocol, fold 0, split seed 0, the model's input
-    channels).
+    channels). The model's class names must be the dataset's (in any order), or `map_labels`
+    maps them by emotion (`fer_keras.inference.class_check`); an untrusted SavedModel is refused
+    unless `trust_saved_model`.
     """
     from fer_keras.data import iterate_batches, load_dataset, make_splits, split_dataset
 
@@ -74,7 +77,7 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
         config.get("dataset_options", {}) if same else {})
     if data_dir is None and same:
         data_dir = config.get("data_dir")
-    predict, model, kind = load_predictor(model_path)
+    predict, model, kind = load_predictor(model_path, trust_saved_model)
     ds = load_dataset(dataset, data_dir, **options)
     protocol = protocol or (info.get("protocol") if same else None)
     fold = fold if fold is not None else (info.get("fold", 0) if same else 0)
@@ -96,8 +99,11 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
                     else config.get("channels", 3))
     probs = np.concatenate([predict(x) for x, _ in iterate_batches(
         ds, indices, batch_size, training=False, channels=channels)])
-    measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
+    labels, probs, note = _align_classes(model_path, probs, ds, indices, map_labels)
+    measured = classification_metrics(labels, probs, ds.class_names)
     out = {k: v for k, v in info.items() if k not in _MEASURED and k != "notes"}
+    if note:
+        out["notes"] = [note]
     out.update({"dataset": dataset, "protocol": s.protocol, "fold": s.fold,
                 "split_seed": split_seed, "split": split, "artifact": kind,
                 "model_path": str(model_path), "data_fingerprint": ds.fingerprint(), **measured})
@@ -108,6 +114,22 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
                               f"{out.get('model', Path(model_path).name)} on {dataset} "
                               f"({s.protocol} fold {s.fold}, {split})")
     return out
+
+
+def _align_classes(model_path, probs, ds, indices, map_labels):
+    """(labels, probabilities, note): as they are (note None) when the model's classes are the
+    dataset's, else the examples kept, in the dataset's classes, and what was done."""
+    from fer_keras.inference.class_check import class_alignment
+    from fer_keras.inference.loading import artifact_info
+
+    info = artifact_info(model_path)
+    labels = ds.labels[indices]
+    align = class_alignment(info.get("class_names"), ds.class_names, probs.shape[1], map_labels,
+                            info.get("class_names_source", "model"))
+    if align is None:
+        return labels, probs, None
+    keep = align.known_classes()[labels]
+    return labels[keep], align.probabilities(probs)[keep], align.note(int((~keep).sum()))
 
 
 def find_fold_models(run_dir, artifact="keras"):
@@ -141,6 +163,12 @@ def build_parser():
     p.add_argument("--split-seed", type=int)
     p.add_argument("--artifact", choices=("keras", "saved_model"), default="keras",
                    help="which artifact of a fold or run folder to load")
+    p.add_argument("--map-labels", action="store_true",
+                   help="score a model whose classes differ from the dataset's by matching "
+                        "them by emotion (e.g. CK+ anger = FER2013 angry); else refused")
+    p.add_argument("--trust-saved-model", action="store_true",
+                   help="load a SavedModel even if it can run operations outside the inference "
+                        "allow-list (only for models from a source you trust)")
     p.add_argument("--plot", help="confusion-matrix PNG path (default: beside the model)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return p
@@ -159,7 +187,8 @@ def main(argv=None):
     from fer_keras.data import DataError
 
     kwargs = dict(dataset=args.dataset, data_dir=args.data_dir, split=args.split,
-                  protocol=args.protocol, split_seed=args.split_seed)
+                  protocol=args.protocol, split_seed=args.split_seed,
+                  map_labels=args.map_labels, trust_saved_model=args.trust_saved_model)
     try:
         if not Path(args.model).exists():
             raise ValueError(f"{args.model}: no such file or folder")
@@ -174,11 +203,16 @@ def main(argv=None):
             return 0
         model_path = _resolve_single(args.model, args.artifact)
         if args.fold is not None and Path(args.model).is_dir():
+            folds = [int(m.parent.name.split("_")[1])
+                     for m in find_fold_models(args.model, args.artifact)]
+            if folds and args.fold not in folds:
+                raise ValueError(f"--fold {args.fold} does not exist in {args.model}: its folds "
+                                 f"are {', '.join(map(str, folds))}")
             model_path = _resolve_single(Path(args.model) / f"fold_{args.fold}", args.artifact)
         base = model_path.parent if model_path.suffix == ".keras" else model_path.parent
         plot = args.plot or str(base / f"confusion_matrix_{args.split}_eval.png")
         result = evaluate_model(model_path, fold=args.fold, plot_path=plot, **kwargs)
-    except (ValueError, DataError, FileNotFoundError) as err:
+    except (ValueError, DataError, OSError) as err:  # OSError: e.g. an unwritable --plot path
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:

@@ -119,3 +119,16 @@ def test_a_float_image_scaled_0_to_1_is_not_silently_empty(setup):
     predictor = Predictor.load(setup / "run")
     with pytest.warns(UserWarning, match="multiply a 0-1 image by 255"):
         predictor.predict(draw_face(320).astype(np.float32) / 255)
+
+
+def test_a_packed_compression_bomb_is_refused_before_it_fills_memory(tmp_path, monkeypatch):
+    import lzma
+
+    from fer_keras.data import DataError, packed
+
+    monkeypatch.setattr(packed, "MAX_UNPACKED_BYTES", 10_000_000)  # the real cap is 4 GiB
+    bomb = tmp_path / "bomb.npz.xz"
+    bomb.write_bytes(lzma.compress(b"\0" * 50_000_000))  # 7 kB that unpack to 50 MB
+    assert bomb.stat().st_size < 20_000
+    with pytest.raises(DataError, match="more than 10000000 bytes.*compression bomb"):
+        packed.load_packed(bomb)
