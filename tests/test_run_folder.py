@@ -1,4 +1,4 @@
-"""One writer per run folder, one configuration per run folder, results that mean "complete",
+"""One writer per run folder (per fold), one configuration per run folder, results that mean "complete",
 and the messages for a bad `--output`, a truncated checkpoint and leftover temporaries
 (issue 21; `fer_keras.training.run_lock`, `fer_keras.training.resume_rules`).
 
@@ -6,6 +6,7 @@ The training runs use the one-convolution model of test_train_time_limit, so eac
 """
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -35,40 +36,59 @@ def _listing(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def test_second_process_on_a_locked_folder_stops_at_once_naming_folder_and_pid(tmp_path):
-    out = tmp_path / "run"
+def _hold(out, folds):
+    """A process that claims `folds` of the run folder `out` (as a training process does) and
+    sleeps; returns it once the claim is held."""
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            from fer_keras.training.run_lock import run_folder_lock
-            with run_folder_lock({str(out)!r}):
-                print("locked", flush=True)
+            import time
+            from fer_keras.training.run_lock import RunFolder
+            with RunFolder({str(out)!r}, {folds!r}, lambda busy: None):
+                print("held", flush=True)
                 time.sleep(120)
             """)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_process_on_a_busy_fold_stops_at_once_naming_folder_and_pid(tmp_path):
+    out = tmp_path / "run"
+    holder = _hold(out, [0])
     try:
-        assert holder.stdout.readline().strip() == "locked"
         before = _listing(out)
         with pytest.raises(run_lock.RunFolderBusy) as err:
-            loop.train(_config(out), verbose=0)
-        assert str(out) in str(err.value) and f"pid {holder.pid}" in str(err.value)
+            loop.train(_config(out), verbose=0)  # every fold, fold 0 included
+        assert str(out) in str(err.value) and f"fold_0 (pid {holder.pid})" in str(err.value)
         assert _listing(out) == before  # nothing written: no config.json, no fold
+        with run_lock.RunFolder(out, [1], lambda busy: None):  # other folds stay free
+            pass
     finally:
         holder.kill()
         holder.wait()
     # a killed holder leaves no stale lock
-    with run_lock.run_folder_lock(out) as lock:
-        assert lock.read_text().strip() == str(__import__("os").getpid())
+    with run_lock.RunFolder(out, [0], lambda busy: None):
+        assert run_lock.fold_lock_path(out, 0).read_text().strip() == str(os.getpid())
+
+
+def test_another_configuration_is_refused_while_the_first_has_no_checkpoint_yet(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps(_config(out).to_dict()))
+    holder = _hold(out, [0])
+    try:
+        with pytest.raises(ValueError, match=f"pid {holder.pid} is training fold 0") as err:
+            loop.train(_config(out, folds=[1], learning_rate=0.5), verbose=0)
+        assert "learning_rate (config.json 0.01, now 0.5)" in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert json.loads((out / "config.json").read_text())["learning_rate"] == 0.01
 
 
 def test_the_command_line_reports_a_busy_folder_with_exit_code_2(tmp_path, capsys):
     out = tmp_path / "run"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"from fer_keras.training.run_lock import run_folder_lock\n"
-                               f"import time\nwith run_folder_lock({str(out)!r}):\n"
-                               f"    print('locked', flush=True); time.sleep(120)"],
-        stdout=subprocess.PIPE, text=True)
+    holder = _hold(out, [0])
     try:
-        assert holder.stdout.readline().strip() == "locked"
         code = train_main(["--dataset", "synthetic", "--output", str(out), "--quiet"])
     finally:
         holder.kill()
@@ -169,4 +189,5 @@ def test_leftover_temporaries_are_removed_on_the_next_run(tmp_path, tiny):
     (out / ".config.tmp-99999.json").write_text("{")
     loop.train(_config(out), verbose=0)  # finished: nothing retrained, temporaries gone
     assert not [p.name for p in fold.iterdir() if p.name.startswith(".")]
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [run_lock.LOCK_NAME]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".fold_0.lock", run_lock.LOCK_NAME]

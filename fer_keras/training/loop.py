@@ -67,13 +67,16 @@ def train(config, verbose=1):
         raise ValueError("--extend continues an existing run: name its folder with --output")
     run_dir = Path(config.output) if config.output else default_output(config)
     config.output = str(run_dir)
-    with run_lock.run_folder_lock(run_dir):
-        run_lock.remove_stale_temporaries(run_dir)
-        resume_rules.check_run_config(run_dir, config)
-        return _train_locked(config, overridden, run_dir, verbose)
+
+    def start(busy):  # under the run lock: nothing else changes config.json meanwhile
+        resume_rules.check_run_config(run_dir, config, busy)
+        artifacts.write_json(run_dir / "config.json", config.to_dict())
+
+    with run_lock.RunFolder(run_dir, config.folds, start) as claim:
+        return _train_locked(config, overridden, run_dir, verbose, claim)
 
 
-def _train_locked(config, overridden, run_dir, verbose):
+def _train_locked(config, overridden, run_dir, verbose, claim):
     import keras
 
     from fer_keras.data import load_dataset, make_splits
@@ -89,8 +92,7 @@ def _train_locked(config, overridden, run_dir, verbose):
     if bad:
         raise ValueError(f"fold {bad[0]} does not exist: protocol '{protocol}' on {ds.name} "
                          f"has folds 0..{len(splits) - 1}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.write_json(run_dir / "config.json", config.to_dict())
+    claim(folds)  # one writer per fold (run_lock)
     deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
     results = []
     for fold in folds:
@@ -104,10 +106,11 @@ def _train_locked(config, overridden, run_dir, verbose):
     if len(results) > 1:
         summary = summarize_folds(results)
         table = summary_table(results)
-        artifacts.write_json(run_dir / "summary.json", {"split": results[0]["split"],
-                                                         "folds": folds, "metrics": summary})
-        with artifacts.atomic_path(run_dir / "summary.md") as tmp:
-            tmp.write_text(table + "\n")
+        with run_lock.run_lock(run_dir):
+            artifacts.write_json(run_dir / "summary.json", {"split": results[0]["split"],
+                                                             "folds": folds, "metrics": summary})
+            with artifacts.atomic_path(run_dir / "summary.md") as tmp:
+                tmp.write_text(table + "\n")
         _log(verbose, table)
     return TrainResult(run_dir, results, summary)
 

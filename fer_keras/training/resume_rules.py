@@ -40,13 +40,15 @@ def _diverged(run_dir):
     return any(Path(run_dir).glob(f"fold_*/{DIVERGED_NAME}"))
 
 
-def check_run_config(run_dir, config):
+def check_run_config(run_dir, config, busy=None):
     """Raises ValueError when `config` may not continue the run in `run_dir`; returns None.
 
     The check is against `run_dir/config.json` (fields it lacks take TrainConfig's defaults).
+    `busy` ({fold: pid}, from `run_lock`): folds other processes train now; their config.json
+    counts even before their first checkpoint.
     """
     path = Path(run_dir) / "config.json"
-    if not path.is_file() or not _has_training_state(run_dir):
+    if not path.is_file() or not (busy or _has_training_state(run_dir)):
         return
     try:
         saved = {**TrainConfig().to_dict(), **json.loads(path.read_text())}
@@ -71,8 +73,10 @@ def check_run_config(run_dir, config):
         if key == "learning_rate":
             hints.append("the learning rate may change on resume only after a divergence")
     if refused:
+        training = "".join(f" (pid {pid} is training fold {k} in it now)"
+                           for k, pid in sorted((busy or {}).items()))
         raise ValueError(
-            f"{run_dir} holds a run with another configuration; differing: "
+            f"{run_dir} holds a run with another configuration{training}; differing: "
             f"{'; '.join(refused)}. A run folder holds one configuration: "
             + "; ".join(hints + ["choose another --output, or delete the folder to start "
                                  "again"]))

@@ -1,17 +1,25 @@
-"""One writer per run folder: an OS file lock on `RUN_FOLDER/.train.lock`.
+"""One writer per run folder and per fold: OS file locks in the run folder.
 
 Two `train` processes on one run folder would interleave their files (config.json and
-history.csv from one run, metrics.json and model.keras from the other). `train` takes an
-exclusive, non-blocking `flock` on a lock file in the folder before it writes anything there and
-holds it until it returns; the operating system releases it when the process ends, however it
-ends (a crash or SIGKILL leaves no stale lock). The lock file holds the holder's pid, so the
-second process can say who holds the folder.
+history.csv from one run, metrics.json and model.keras from the other). Each fold a process
+trains is claimed with an exclusive, non-blocking `flock` on `RUN_FOLDER/.fold_K.lock`, held until
+`train` returns; the operating system releases it when the process ends, however it ends (a crash
+or SIGKILL leaves no stale lock). The lock file holds the holder's pid, so a second process can
+say who holds the fold. Folds are claimed separately so that `reproduce` may train different
+folds of one run folder in parallel processes.
 
-While the lock is held no other process writes in the folder, so the temporary files an
-interrupted writer left behind (`.NAME.tmp-PID.EXT`, `.NAME.old-PID`, see
-`fer_keras.training.artifacts.atomic_path`) are stale and are removed (`remove_stale_temporaries`).
+The run-level files (config.json, the summaries) are guarded by `RUN_FOLDER/.train.lock`, held
+only for short sections: the configuration check and config.json write at the start
+(`RunFolder.__enter__`), claiming the folds, and writing the summaries. A second process on a
+folder stops at once when its configuration differs from config.json (while another process
+trains in the folder, even before its first checkpoint), or when a fold it needs is claimed:
+"run folder R: fold_K is in use by another train process (pid N)".
 
-On systems without `fcntl` (Windows) the lock is not taken and a note says so.
+While a fold is claimed no other process writes in it, so the temporaries an interrupted writer
+left there (`.NAME.tmp-PID.EXT`, `.NAME.old-PID`, see `fer_keras.training.artifacts.atomic_path`)
+are stale and are removed; those of the run-level files are removed under the run lock.
+
+On systems without `fcntl` (Windows) no lock is taken.
 """
 
 import contextlib
@@ -20,13 +28,22 @@ import re
 import shutil
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks
+    fcntl = None
+
 LOCK_NAME = ".train.lock"
 # atomic_path's temporary names: ".stem.tmp-PID.suffix" (files and folders) and ".name.old-PID"
 _TEMPORARY = re.compile(r"^\..+\.(tmp|old)-\d+(\..*)?$")
 
 
 class RunFolderBusy(ValueError):
-    """Another process holds the run folder's lock."""
+    """Another process holds a fold of the run folder."""
+
+
+def fold_lock_path(run_dir, fold):
+    return Path(run_dir) / f".fold_{fold}.lock"
 
 
 def check_run_folder(path):
@@ -36,51 +53,128 @@ def check_run_folder(path):
         raise ValueError(f"--output {path} is a file, not a run folder; choose a folder path")
 
 
-@contextlib.contextmanager
-def run_folder_lock(run_dir):
-    """Holds the exclusive lock on `run_dir` (created if missing) for the `with` block.
+def _open(path):
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
-    Raises:
-        RunFolderBusy: another process holds it; the message names the folder and its pid.
-    """
-    run_dir = Path(run_dir)
-    check_run_folder(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+
+def _holder(fd):
+    return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+
+
+def _try_claim(path):
+    """An fd holding the exclusive lock on `path`, or (None, pid of the holder)."""
+    fd = _open(path)
     try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock
-        yield None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = _holder(fd)
+        os.close(fd)
+        return None, pid
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd, None
+
+
+def busy_folds(run_dir):
+    """{fold number: pid} of the folds another process holds now."""
+    busy = {}
+    if fcntl is None:
+        return busy
+    for path in Path(run_dir).glob(".fold_*.lock"):
+        fd, pid = _try_claim(path)
+        if fd is None:
+            busy[int(path.name[len(".fold_"):-len(".lock")])] = pid
+        else:
+            os.close(fd)
+    return busy
+
+
+@contextlib.contextmanager
+def run_lock(run_dir):
+    """The run-level lock for a short section (blocking: other holders hold it briefly)."""
+    if fcntl is None:
+        yield
         return
-    fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open(Path(run_dir) / LOCK_NAME)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise RunFolderBusy(
-                f"run folder {run_dir} is in use by another train process (pid {holder}); wait "
-                "for it to finish, or choose another --output") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield run_dir / LOCK_NAME
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def remove_stale_temporaries(run_dir):
-    """Removes the temporaries an interrupted writer left in `run_dir` and its fold folders.
+def _busy_message(run_dir, busy):
+    held = ", ".join(f"fold_{k} (pid {pid})" for k, pid in sorted(busy.items()))
+    return (f"run folder {run_dir} is in use by another train process: {held}; wait for it to "
+            "finish, or choose another --output")
 
-    Only call it while holding the folder's lock. Returns the removed paths.
+
+class RunFolder:
+    """`with RunFolder(run_dir, folds, start) as claim:` the run folder for one `train` call.
+
+    On entry, under the run lock: refuses at once when any of `folds` (None: every fold) is
+    claimed by another process, calls `start(busy)` (the configuration check and config.json
+    write; `busy` maps the folds other processes hold to their pids), claims `folds` when they
+    are known and removes stale run-level temporaries. `claim(folds)` claims folds known later.
+    Every claim is released on exit.
     """
-    run_dir = Path(run_dir)
-    removed = []
-    for folder in [run_dir, *sorted(p for p in run_dir.glob("fold_*") if p.is_dir())]:
-        for path in folder.iterdir():
-            if not _TEMPORARY.match(path.name):
-                continue
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
+
+    def __init__(self, run_dir, folds, start):
+        self.run_dir, self.folds, self.start = Path(run_dir), folds, start
+        self.fds = {}
+
+    def __enter__(self):
+        check_run_folder(self.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with run_lock(self.run_dir):
+                busy = busy_folds(self.run_dir)
+                if busy and (self.folds is None or set(self.folds) & set(busy)):
+                    raise RunFolderBusy(_busy_message(self.run_dir, busy))
+                self.start(busy)
+                _remove_temporaries(self.run_dir)
+                if self.folds is not None:
+                    self._claim(self.folds)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __call__(self, folds):
+        with run_lock(self.run_dir):
+            self._claim([k for k in folds if k not in self.fds])
+
+    def _claim(self, folds):
+        if fcntl is None:
+            return
+        busy = {}
+        for k in folds:
+            fd, pid = _try_claim(fold_lock_path(self.run_dir, k))
+            if fd is None:
+                busy[k] = pid
             else:
-                path.unlink(missing_ok=True)
-            removed.append(path)
+                self.fds[k] = fd
+                _remove_temporaries(self.run_dir / f"fold_{k}")
+        if busy:
+            raise RunFolderBusy(_busy_message(self.run_dir, busy))
+
+    def __exit__(self, *exc):
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds = {}
+
+
+def _remove_temporaries(folder):
+    """Removes the temporaries an interrupted writer left in `folder` (not its subfolders);
+    only call it while no other process writes there. Returns the removed paths."""
+    folder = Path(folder)
+    removed = []
+    for path in (folder.iterdir() if folder.is_dir() else ()):
+        if not _TEMPORARY.match(path.name):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
     return removed
