@@ -28,6 +28,13 @@ def _bool_or_auto(text):
     raise argparse.ArgumentTypeError(f"expected auto, on or off, got {text!r}")
 
 
+def _on_off(text):
+    value = text.lower()
+    if value in ("on", "off", "true", "false"):
+        return value in ("on", "true")
+    raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+
+
 def _json_dict(text):
     try:
         value = json.loads(text)
@@ -90,10 +97,10 @@ def build_parser():
                    help="training engine: auto (default), loop (a call per step), device (JAX: "
                         "data on the device, compiled multi-step calls), fit (TensorFlow: "
                         "model.fit over tf.data)")
-    p.add_argument("--test-each-epoch", action="store_const", const=True,
+    p.add_argument("--test-each-epoch", nargs="?", const=True, type=_on_off, metavar="on|off",
                    help="also evaluate the test split after every epoch (history.csv and "
                         "metrics.json's peak_test_accuracy; reporting only, never selection)")
-    p.add_argument("--extend", action="store_const", const=True,
+    p.add_argument("--extend", nargs="?", const=True, type=_on_off, metavar="on|off",
                    help="let a larger --epochs continue the finished or stopped run in --output "
                         "(recorded in metrics.json); otherwise a run folder keeps its epochs")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
