@@ -64,11 +64,15 @@ def check_epoch(trainer, row, has_validation, epoch, ckpt_path, lr):
     """Raises TrainingDiverged when the epoch's row or any model or optimizer variable is not
     finite; call it before the epoch is selected or checkpointed."""
     bad = non_finite_row_entries(row, has_validation)
-    where = "metrics " + ", ".join(f"{k}={row[k]}" for k in bad) if bad else ""
-    if not bad:
-        arrays = non_finite_arrays(_variables(trainer))
-        if arrays:
-            where = (f"{len(arrays)} variables (e.g. {', '.join(arrays[:3])})")
+    arrays = non_finite_arrays(_variables(trainer))
+    where = ""
+    if bad:
+        where = "metrics " + ", ".join(f"{k}={row[k]}" for k in bad)
+        if not arrays and {"loss", "accuracy"}.isdisjoint(bad):
+            where += (" while every weight is finite (the model's outputs overflow in inference "
+                      "mode, e.g. batch-norm statistics of very few steps)")
+    elif arrays:
+        where = f"{len(arrays)} variables (e.g. {', '.join(arrays[:3])})"
     if where:
         raise diverged(f"non-finite {where} after epoch {epoch + 1}", epoch, ckpt_path, lr)
 
