@@ -90,6 +90,9 @@ def build_parser():
                    help="training engine: auto (default), loop (a call per step), device (JAX: "
                         "data on the device, compiled multi-step calls), fit (TensorFlow: "
                         "model.fit over tf.data)")
+    p.add_argument("--models-together", type=int, metavar="K",
+                   help="device engine: train K of the selected folds together (default 0: "
+                        "all; 1: one at a time)")
     p.add_argument("--test-each-epoch", action="store_const", const=True,
                    help="also evaluate the test split after every epoch (history.csv and "
                         "metrics.json's peak_test_accuracy; reporting only, never selection)")

@@ -14,10 +14,14 @@ from fer_keras.training.config import TrainConfig, resolve_config
 
 def __getattr__(name):
     if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "build_model",
-                "transfer_weights", "predict"):
+                "predict"):
         from fer_keras.training import loop
 
         return getattr(loop, name)
+    if name in ("transfer_weights", "find_model_file"):
+        from fer_keras.training import weights
+
+        return getattr(weights, name)
     if name in ("TorchSGD", "make_optimizer", "step_schedule"):
         from fer_keras.training import optimizers
 
@@ -27,4 +31,4 @@ def __getattr__(name):
 
 __all__ = ["TorchSGD", "TrainConfig", "TrainResult", "TrainingDiverged", "build_model",
            "make_optimizer", "predict", "resolve_config", "step_schedule", "train", "train_fold",
-           "transfer_weights"]
+           "find_model_file", "transfer_weights"]

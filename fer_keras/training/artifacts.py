@@ -119,12 +119,19 @@ def export_saved_model(model, path, class_names=None):
     N x H x W x C), to `probabilities`; `class_names` returns the class names
     (`fer_keras.export.export_saved_model`, which stores each weight once).
 
-    Returns None on success, or a message saying why there is none (TensorFlow missing).
+    Returns None on success, or a message saying why there is none (TensorFlow missing, or
+    another Keras backend).
     """
     try:
         import tensorflow  # noqa: F401
     except ImportError:
         return NO_SAVED_MODEL_NOTE
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # its exporter takes TensorFlow variables
+        return (f"the SavedModel export runs on the TensorFlow backend, this run used "
+                f"{keras.backend.backend()}; model.keras was written (KERAS_BACKEND=tensorflow "
+                "python -m fer_keras.export converts it)")
     from fer_keras.export import export_saved_model as write_saved_model
 
     with atomic_path(path) as tmp:

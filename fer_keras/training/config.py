@@ -47,6 +47,8 @@ class TrainConfig:
         time_limit: seconds; when set, training stops after the epoch during which it runs out
             (artifacts come from the best epoch so far; the same call resumes later).
         engine: the training engine, one of ENGINES (does not change the result's definition).
+        models_together: with the device engine, how many of the selected folds train
+            together in one compiled program (0: all of them; 1: one at a time).
         test_each_epoch: also evaluate the test split after every epoch, for reporting only
             (history.csv columns test_loss, test_accuracy; metrics.json peak_test_accuracy): it
             never feeds selection, early stopping or the checkpoint choice.
@@ -81,6 +83,7 @@ class TrainConfig:
     jit_compile: object = "auto"
     time_limit: float = None
     engine: str = "auto"
+    models_together: int = 0
     test_each_epoch: bool = False
     preset: str = ""
 
@@ -127,6 +130,9 @@ class TrainConfig:
                              f"{self.time_limit!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not isinstance(self.models_together, int) or self.models_together < 0:
+            raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
+                             f"{self.models_together!r}")
         if not isinstance(self.test_each_epoch, bool):
             raise ValueError(f"test_each_epoch must be True or False, got "
                              f"{self.test_each_epoch!r}")
@@ -151,7 +157,7 @@ class TrainConfig:
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
         for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from", "engine",
-                     "test_each_epoch"):
+                     "models_together", "test_each_epoch"):
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 
