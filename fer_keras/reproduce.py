@@ -128,6 +128,8 @@ def fold_count(config):
 
 
 def fold_finished(config, fold):
+    if fold is None:  # a job of every fold (--together)
+        return all(fold_finished(config, k) for k in range(fold_count(config)))
     path = Path(config.output) / f"fold_{fold}" / "metrics.json"
     if not path.is_file():
         return False
@@ -136,13 +138,14 @@ def fold_finished(config, fold):
 
 
 def train_command(config, fold, time_limit=None):
-    """The `python -m fer_keras.train` argument list that runs one fold of `config`.
+    """The `python -m fer_keras.train` argument list that runs one fold of `config` (every
+    fold, trained together by the device engine, when `fold` is None).
 
     Every value is passed explicitly (also those equal to a default), so the fold's process
     resolves exactly `config` whatever the preset of its model and dataset says.
     """
     args = [sys.executable, "-m", "fer_keras.train", "--dataset", config.dataset,
-            "--model", config.model, "--fold", str(fold), "--quiet"]
+            "--model", config.model, "--quiet"] + ([] if fold is None else ["--fold", str(fold)])
     skip = {"dataset", "model", "folds", "preset", "time_limit"}
     for key, value in config.to_dict().items():
         if key in skip or value is None:
@@ -159,8 +162,9 @@ def train_command(config, fold, time_limit=None):
     return args
 
 
-def plan(tables, datasets, rows, protocols, seeds, data_root, study, **budget):
-    """[(config, fold)] of every selected experiment's folds, finished or not."""
+def plan(tables, datasets, rows, protocols, seeds, data_root, study, together=False, **budget):
+    """[(config, fold)] of every selected experiment's folds, finished or not; with `together`
+    one (config, None) job per experiment (all its folds in one process)."""
     jobs = []
     for table in tables:
         for dataset in datasets:
@@ -173,7 +177,8 @@ def plan(tables, datasets, rows, protocols, seeds, data_root, study, **budget):
                     for seed in seeds:
                         config = experiment_config(table, row, dataset, protocol, seed,
                                                    data_root, study, **budget)
-                        jobs += [(config, k) for k in range(fold_count(config))]
+                        jobs += ([(config, None)] if together else
+                                 [(config, k) for k in range(fold_count(config))])
     return jobs
 
 
@@ -189,7 +194,8 @@ def run_jobs(jobs, num_workers=1, time_limit=None, max_time=None, env=None):
     from tqdm.auto import tqdm
 
     start = time.monotonic()
-    todo = sorted(((c, k) for c, k in jobs if not fold_finished(c, k)), key=lambda job: job[1])
+    todo = sorted(((c, k) for c, k in jobs if not fold_finished(c, k)),
+                  key=lambda job: job[1] or 0)
     result = {"finished": [], "failed": [], "skipped": [(c.output, k) for c, k in jobs
                                                         if fold_finished(c, k)],
               "not_started": []}
@@ -203,7 +209,8 @@ def run_jobs(jobs, num_workers=1, time_limit=None, max_time=None, env=None):
                 break
             config, fold = todo.pop(0)
             Path(config.output).mkdir(parents=True, exist_ok=True)
-            log = open(Path(config.output) / f"fold_{fold}.log", "a")
+            log = open(Path(config.output) / ("folds.log" if fold is None else f"fold_{fold}.log"),
+                       "a")
             proc = subprocess.Popen(train_command(config, fold, time_limit), stdout=log,
                                     stderr=subprocess.STDOUT, env=env)
             running.append((proc, log, config, fold))
@@ -214,8 +221,8 @@ def run_jobs(jobs, num_workers=1, time_limit=None, max_time=None, env=None):
                 continue
             running.remove(item)
             log.close()
-            ok = proc.returncode == 0 and (Path(config.output) / f"fold_{fold}" /
-                                           "metrics.json").is_file()
+            ok = proc.returncode == 0 and (fold is None or (  # None: train wrote every fold
+                Path(config.output) / f"fold_{fold}" / "metrics.json").is_file())
             result["finished" if ok else "failed"].append((config.output, fold))
             name = f"{Path(config.output).name}/fold_{fold}"
             bar.write(f"{'done' if ok else 'FAILED'}: {name}" + (
@@ -657,6 +664,9 @@ def main(argv=None):
     r.add_argument("--jobs", type=int, default=1, help="folds trained at a time")
     r.add_argument("--time-limit", type=float, help="seconds per fold (see train --time-limit)")
     r.add_argument("--max-time", type=float, help="start no fold after this many seconds")
+    r.add_argument("--together", action="store_true",
+                   help="one process per experiment training all its folds together with the "
+                        "JAX device engine (--engine device), instead of one per fold")
     r.add_argument("--dry-run", action="store_true", help="print the fold commands only")
     pub = sub.add_parser("publish", help="copy a trained fold into saved_models/ with a card")
     pub.add_argument("fold", help="a fold folder (model.keras, metrics.json, history.csv)")
@@ -709,7 +719,8 @@ def main(argv=None):
         return 0
     tables = [TABLES[name] for name in args.table]
     jobs = plan(tables, args.dataset, args.rows, args.protocol, args.seeds, args.data_root,
-                args.study, epochs=args.epochs)
+                args.study, together=args.together, epochs=args.epochs,
+                engine="device" if args.together else None)
     if args.dry_run:
         for config, fold in jobs:
             state = "finished" if fold_finished(config, fold) else "to run"

@@ -22,8 +22,10 @@ from fer_keras.training.jax_engine import data as device_data  # noqa: E402
 from fer_keras.training.jax_engine import runner  # noqa: E402
 from fer_keras.training.loop import TrainingDiverged  # noqa: E402
 
-# A narrow Light-NTWRN (dropout 0.3 included, so its seed-generator state is trained too).
-TINY_MODEL = dict(widths=(8, 16, 16), depths=(1, 1, 1), stem_filters=8, scam_reduction=4)
+# A narrow WRN (Light-NTWRN's Table 5 base: basic blocks, dropout 0.3, so the dropout
+# seed-generator state is trained too); few operations, so XLA compiles it quickly.
+MODEL = "wrn"
+TINY_MODEL = dict(widths=(8, 8, 8), depths=(1, 1, 1), stem_filters=8)
 DATA = dict(num_examples=120, num_subjects=7, image_size=32)
 KEYS = ("dataset", "model", "protocol", "fold", "seed", "epochs_trained", "split",
         "num_examples", "accuracy", "balanced_accuracy", "macro_f1", "per_class", "class_names",
@@ -35,7 +37,7 @@ def _config(out, **overrides):
     values = dict(output=str(out), epochs=2, batch_size=16, augment="erasing",
                   engine="device", protocol="subject_kfold", protocol_options={"num_folds": 3},
                   folds=[0], dataset_options=DATA, model_kwargs=TINY_MODEL)
-    return resolve_config("synthetic", "light_ntwrn", **{**values, **overrides})
+    return resolve_config("synthetic", MODEL, **{**values, **overrides})
 
 
 def _history(fold_dir):
@@ -105,14 +107,33 @@ def test_folds_trained_together_equal_separate_runs(tmp_path):
 
 
 # === resume, time limit, NaN stop, artifacts ===
-def test_stopped_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
-    full = _config(tmp_path / "full", epochs=3)
-    train(full, verbose=0)
-    cut = _config(tmp_path / "cut", epochs=3, time_limit=1e-6)  # stops after epoch 1
-    first = train(cut, verbose=0).folds[0]
-    assert first["epochs_trained"] == 1
+def test_stopped_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path,
+                                                                            monkeypatch):
+    train(_config(tmp_path / "full", epochs=3), verbose=0)
+    # 1. the time limit passes during epoch 1 (the check before the fold starts says not yet)
+    checks = []
+    monkeypatch.setattr(runner, "_past", lambda deadline: checks.append(deadline) or
+                        len(checks) > 1)
+    first = train(_config(tmp_path / "cut", epochs=3, time_limit=3600), verbose=0).folds[0]
+    assert first["epochs_trained"] == 1 and len(checks) == 2
     assert any("time limit" in note for note in first["notes"])
-    train(_config(tmp_path / "cut", epochs=3), verbose=0)
+    monkeypatch.undo()
+    # 2. resumed, and killed after epoch 2's checkpoint
+    real = runner._finish_epoch
+
+    def killed_after_epoch_2(*args):
+        real(*args)
+        if args[2].state["epochs_done"] == 2:
+            raise KeyboardInterrupt  # the process dies after epoch 2's checkpoint
+
+    monkeypatch.setattr(runner, "_finish_epoch", killed_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path / "cut", epochs=3), verbose=0)
+    assert checkpoint.read_checkpoint(tmp_path / "cut" / "fold_0" / checkpoint.FILENAME)[
+        "state"]["epochs_done"] == 2
+    monkeypatch.setattr(runner, "_finish_epoch", real)
+    # 3. resumed to the end
+    assert train(_config(tmp_path / "cut", epochs=3), verbose=0).folds[0]["epochs_trained"] == 3
     for x, y in zip(_weights(tmp_path / "full" / "fold_0"), _weights(tmp_path / "cut" / "fold_0")):
         np.testing.assert_allclose(x, y, atol=1e-5, rtol=1e-5)
     assert _history(tmp_path / "full" / "fold_0")[2]["loss"] == pytest.approx(
@@ -184,7 +205,7 @@ def test_engine_choice(monkeypatch):
 def test_engine_throughput_reports_its_keys():
     from fer_keras.training.jax_engine import engine_throughput
 
-    out = engine_throughput("light_ntwrn", 8, num_models=2, steps=2, model_kwargs=TINY_MODEL,
+    out = engine_throughput(MODEL, 8, num_models=2, steps=2, model_kwargs=TINY_MODEL,
                             input_shape=(32, 32, 3), repeats=1)
     assert out["num_models"] == 2 and out["steps"] == 2 and out["images_per_s"] > 0
     assert out["compile_s"] > 0 and isinstance(out["device"], str)

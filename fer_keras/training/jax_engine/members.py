@@ -118,3 +118,16 @@ class Template:
 
 def initial_variables(model):
     return _values(model.variables)
+
+
+def stack_states(values):
+    """K models' (trainable, non_trainable, optimizer) lists stacked into device arrays K x ..."""
+    import jax.numpy as jnp
+
+    return tuple([jnp.asarray(np.stack(leaves)) for leaves in zip(*parts)]
+                 for parts in zip(*values))
+
+
+def member_values(host_state, k):
+    """Model k's values from a stacked state fetched to the host (`jax.device_get`)."""
+    return tuple([np.asarray(leaf[k]) for leaf in part] for part in host_state)

@@ -15,10 +15,19 @@ import numpy as np
 from fer_keras.training import checkpoint, recover
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
-    Member, Template, initial_variables, scheduled_learning_rate,
+    Member, Template, initial_variables, member_values, scheduled_learning_rate, stack_states,
 )
 from fer_keras.training.metrics import classification_metrics
 from fer_keras.training.tensorboard import summary_writer, write_scalars
+
+
+# Compiled programs by what they are compiled for (see `_program`): later runs in the same
+# process (the folds of `--models-together 1`, a resumed run, tests) reuse them.
+_PROGRAMS = {}
+
+
+def _past(deadline):
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _log(verbose, *lines):
@@ -108,17 +117,6 @@ def _start_member(template, member, initial, verbose):
     _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                   f"{len(split.test)} test examples; device engine")
     return template.read()
-
-
-def _stack(values):
-    import jax.numpy as jnp
-
-    return tuple([jnp.asarray(np.stack(leaves)) for leaves in zip(*parts)]
-                 for parts in zip(*values))
-
-
-def _unstack(state, k):
-    return tuple([np.asarray(leaf[k]) for leaf in part] for part in state)
 
 
 def _epoch_round(program, state, device, members, num_layers):
@@ -211,6 +209,8 @@ def _finish_epoch(template, values, member, result, val, time_s, verbose, writer
 def train_epochs(program, state, device, members, template, verbose=1, deadline=None):
     """Rounds of epochs until every member is done, the deadline passes or a loss is NaN
     (`loop.TrainingDiverged`, raised after the other members' epoch is saved)."""
+    import jax
+
     from fer_keras.training import loop
 
     num_layers = len(program.layers)
@@ -220,6 +220,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
         state, results = _epoch_round(program, state, device, members, num_layers)
         vals = _validation(program, state, device, members)
         elapsed = time.perf_counter() - start
+        host = jax.device_get(state)  # one transfer for every member's checkpoint
         diverged = []
         for k, m in enumerate(members):
             if results[k] is None:
@@ -228,13 +229,12 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
                 m.stopped = True
                 diverged.append((m, results[k]))
                 continue
-            _finish_epoch(template, _unstack(state, k), m, results[k], vals[k], elapsed,
+            _finish_epoch(template, member_values(host, k), m, results[k], vals[k], elapsed,
                           verbose, writers[k])
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
             loop._diverged(float("nan"), m.state["epochs_done"], step, m.ckpt_path, lr)
-        if deadline is not None and time.monotonic() > deadline and any(
-                m.training for m in members):
+        if _past(deadline) and any(m.training for m in members):
             _log(verbose, f"time limit of {members[0].config.time_limit:g} s reached; writing "
                           "the artifacts of each fold's best epoch so far (run the same command "
                           "again to resume)")
@@ -242,25 +242,43 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
     return state
 
 
-def _write_member(template, state, k, member, verbose):
+def _write_member(template, host_state, k, member, verbose):
     from fer_keras.training import loop
 
-    template.write(_unstack(state, k))
+    template.write(member_values(host_state, k))
     if member.best_weights is not None:
         template.model.set_weights(member.best_weights)
     return loop._write_artifacts(template.model, member.config, member.ds, member.split,
                                  member.fold_dir, member.state, verbose)
 
 
+def _program(template, config, ds, layers, has_boxes, num_models, mixed):
+    """The Program of this architecture, optimizer, augmentation and K (shapes are jit's);
+    built from `template`, or an identical one compiled before in this process."""
+    import json
+
+    from fer_keras.training.jax_engine.step import Program
+
+    key = json.dumps([config.model, config.model_kwargs, list(ds.image_shape), ds.num_classes,
+                      config.channels, config.optimizer, config.momentum, config.weight_decay,
+                      config.augment, has_boxes, num_models, mixed,
+                      template.trainer is not template.model], sort_keys=True, default=str)
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = Program(template.trainer, template.update_optimizer,
+                                 template.trainer is not template.model, layers,
+                                 config.channels, has_boxes, num_models, template.lr_pos)
+    return _PROGRAMS[key]
+
+
 def train_group(members, verbose=1, deadline=None):
     """Trains the members together (one compiled program) and writes each one's artifacts;
     returns their metrics dicts."""
+    import jax
     import keras
 
     from fer_keras.data.pipeline import resolve_augment
     from fer_keras.training.device import resolve_auto
     from fer_keras.training.jax_engine.cache import enable_compilation_cache
-    from fer_keras.training.jax_engine.step import Program
 
     _check_together(members)
     enable_compilation_cache()
@@ -274,14 +292,14 @@ def train_group(members, verbose=1, deadline=None):
         template, initial = _build_template(members, mixed, jit)
         values = [_start_member(template, m, initial, verbose) for m in members]
         device = device_data.DeviceData(members[0].ds)
-        program = Program(template.trainer, template.update_optimizer,
-                          template.trainer is not template.model, layers, config.channels,
-                          device.has_boxes, len(members), template.lr_pos)
+        program = _program(template, config, members[0].ds, layers, device.has_boxes,
+                           len(members), mixed)
         _log(verbose, f"device engine: {len(members)} model(s) together, mixed precision "
                       f"{'bfloat16' if mixed else 'off'}")
-        state = train_epochs(program, _stack(values), device, members, template, verbose,
+        state = train_epochs(program, stack_states(values), device, members, template, verbose,
                              deadline)
-        return [_write_member(template, state, k, m, verbose) for k, m in enumerate(members)]
+        host = jax.device_get(state)
+        return [_write_member(template, host, k, m, verbose) for k, m in enumerate(members)]
     finally:
         keras.config.set_dtype_policy(policy)
 
@@ -301,7 +319,7 @@ def train_members(config, ds, splits, folds, run_dir, verbose=1, deadline=None, 
         size = together or len(members)
         for start in range(0, len(members), size):
             chunk = members[start:start + size]
-            if deadline is not None and time.monotonic() > deadline:
+            if _past(deadline):
                 _log(verbose, f"time limit of {config.time_limit:g} s reached: folds "
                               f"{[m.split.fold for m in chunk]} were not started")
                 break

@@ -58,7 +58,9 @@ class Program:
         self.layers, self.channels, self.has_boxes = list(layers), channels, has_boxes
         self.num_models = num_models
         data_axes = (None, None, None)  # images, labels, boxes: shared by every model
-        self.epoch = jax.jit(self._epoch, donate_argnums=0)
+        # The state's buffers are reused in place where the backend can (not on CPU).
+        donate = () if jax.default_backend() == "cpu" else (0,)
+        self.epoch = jax.jit(self._epoch, donate_argnums=donate)
         self.step_one = jax.jit(self._step)
         self._vstep = _over_models(self._step, (0, *data_axes, 0, 0, 0, 0), num_models)
         self.predict = jax.jit(_over_models(self._predict, (0, 0, None, 0), num_models))

@@ -17,8 +17,7 @@ def _program(name, batch_size, num_models, steps, model_kwargs, input_shape, num
     from fer_keras.data.pipeline import resolve_augment
     from fer_keras.models import create_model
     from fer_keras.training.config import TrainConfig
-    from fer_keras.training.jax_engine.members import Template
-    from fer_keras.training.jax_engine.runner import _stack
+    from fer_keras.training.jax_engine.members import Template, stack_states
     from fer_keras.training.jax_engine.step import Program
     from fer_keras.training.loop import logits_model
     from fer_keras.training.optimizers import make_optimizer
@@ -33,7 +32,7 @@ def _program(name, batch_size, num_models, steps, model_kwargs, input_shape, num
                         make_optimizer(config, steps))
     program = Program(trainer, template.update_optimizer, trainer is not model, layers,
                       input_shape[-1], True, num_models, template.lr_pos)
-    return program, _stack([template.read()] * num_models)
+    return program, stack_states([template.read()] * num_models)
 
 
 def engine_throughput(name, batch_size, num_models=1, steps=20, model_kwargs=None,
