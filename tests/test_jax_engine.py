@@ -164,6 +164,21 @@ def test_run_folder_has_the_loops_form(tmp_path):
     assert again.folds[0]["accuracy"] == metrics["accuracy"]
 
 
+def test_validation_none_and_test_each_epoch(tmp_path):
+    """The papers'-practice options as the loop honours them (tests/test_papers_practice.py):
+    no validation -> the last epoch; test accuracy per epoch, for reporting only."""
+    options = {"num_folds": 3, "validation": "none"}
+    metrics = train(_config(tmp_path, augment="none", protocol_options=options,
+                            test_each_epoch=True), verbose=0).folds[0]
+    assert metrics["selection"] == "last_epoch" and metrics["best_epoch"] == 2
+    assert metrics["validation"] is None
+    assert metrics["accuracy"] == pytest.approx(metrics["last_epoch_test_accuracy"], abs=1e-6)
+    history = _history(tmp_path / "fold_0")
+    assert "test_accuracy" in history[0] and len(history) == 2
+    assert float(history[1]["test_accuracy"]) == pytest.approx(metrics["accuracy"], abs=1e-6)
+    assert 1 <= metrics["peak_test_epoch"] <= 2
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     real = runner._epoch_round
 

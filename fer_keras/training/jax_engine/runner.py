@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from fer_keras.training import checkpoint, recover
+from fer_keras.training import checkpoint, epoch_eval, recover
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
     Member, Template, initial_variables, member_values, scheduled_learning_rate, stack_states,
@@ -44,9 +44,7 @@ def open_member(config, ds, split, fold_dir, verbose):
     if finished is not None:
         _log(verbose, f"fold {split.fold}: already finished ({fold_dir / 'metrics.json'})")
         return finished
-    if len(split.val) == 0:
-        raise ValueError(f"fold {split.fold} of '{split.protocol}' has no validation examples; "
-                         "the best epoch is chosen on validation, never on test")
+    epoch_eval.check_validation(config, split)
     state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
              "best_score": None, "history": []}
     return Member(config, split_dataset(split, ds), split, fold_dir, state, saved)
@@ -168,32 +166,44 @@ def _epoch_round(program, state, device, members, num_layers):
     return state, out
 
 
-def _validation(program, state, device, members):
-    """Each member's validation metrics (classification_metrics), computed on the device."""
-    idx, lengths = device_data.prediction_batches([m.split.val for m in members])
+def _predictions(program, state, device, members, name):
+    """Each member's class probabilities on its split `name` ("val" or "test"), computed on the
+    device in one call for all members (None for a member with no such examples)."""
+    sets = [getattr(m.split, name) for m in members]
+    if not any(len(i) for i in sets):
+        return [None] * len(members)
+    idx, lengths = device_data.prediction_batches(sets)
     probs = np.asarray(program.predict(state[0], state[1], device.images, idx), np.float32)
     probs = probs.reshape(len(members), -1, probs.shape[-1])
-    return [classification_metrics(m.ds.labels[m.split.val], probs[k, :lengths[k]],
-                                   m.ds.class_names) for k, m in enumerate(members)]
+    return [probs[k, :n] if n else None for k, n in enumerate(lengths)]
 
 
-def _epoch_row(epoch, lr, loss, acc, val, time_s):
-    """The history.csv row, in the loop's column order."""
-    return {"epoch": epoch, "loss": loss, "accuracy": acc, "val_loss": val["loss"],
-            "val_accuracy": val["accuracy"], "val_balanced_accuracy": val["balanced_accuracy"],
-            "time_s": time_s, "learning_rate": lr}
+def _epoch_figures(program, state, device, members):
+    """Each member's per-epoch row entries (`epoch_eval.epoch_figures`: val_*, test_* if asked),
+    from predictions made on the device."""
+    val = _predictions(program, state, device, members, "val")
+    test = (_predictions(program, state, device, members, "test")
+            if members[0].config.test_each_epoch else [None] * len(members))
+    figures = []
+    for m, v, t in zip(members, val, test):
+        def predict(idx, m=m, v=v, t=t):
+            return v if idx is m.split.val else t
+
+        figures.append(epoch_eval.epoch_figures(predict, m.config, m.ds, m.split))
+    return figures
 
 
-def _finish_epoch(template, values, member, result, val, time_s, verbose, writer):
+def _finish_epoch(template, values, member, result, figures, time_s, verbose, writer):
     """The loop's end of an epoch for one member: best epoch, checkpoint, history, scalars."""
     from fer_keras.training import artifacts
 
     total, correct, seen, _, lr = result
     state = member.state
     epoch = state["epochs_done"]
-    row = _epoch_row(epoch, lr, total / seen, correct / seen, val, time_s)
+    row = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen, **figures,
+           "time_s": time_s, "learning_rate": lr}  # the loop's history.csv columns
     template.write(values)
-    if state["best_score"] is None or row["val_accuracy"] > state["best_score"]:
+    if epoch_eval.is_better(state, row, member.split):
         state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
         member.best_weights = template.weights()
     state["epochs_done"] = epoch + 1
@@ -203,7 +213,9 @@ def _finish_epoch(template, values, member, result, val, time_s, verbose, writer
     write_scalars(writer, row)
     _log(verbose, f"fold {member.split.fold} epoch {epoch + 1}/{member.config.epochs}: loss "
                   f"{row['loss']:.4f} acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
-                  f"val_acc {row['val_accuracy']:.4f} lr {lr:.3g} ({time_s:.1f} s)")
+                  f"val_acc {row['val_accuracy']:.4f} lr {lr:.3g}"
+                  + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"
+                     if "test_accuracy" in row else "") + f" ({time_s:.1f} s)")
 
 
 def train_epochs(program, state, device, members, template, verbose=1, deadline=None):
@@ -218,7 +230,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
     while any(m.training for m in members):
         start = time.perf_counter()
         state, results = _epoch_round(program, state, device, members, num_layers)
-        vals = _validation(program, state, device, members)
+        figures = _epoch_figures(program, state, device, members)
         elapsed = time.perf_counter() - start
         host = jax.device_get(state)  # one transfer for every member's checkpoint
         diverged = []
@@ -229,7 +241,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
                 m.stopped = True
                 diverged.append((m, results[k]))
                 continue
-            _finish_epoch(template, member_values(host, k), m, results[k], vals[k], elapsed,
+            _finish_epoch(template, member_values(host, k), m, results[k], figures[k], elapsed,
                           verbose, writers[k])
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
