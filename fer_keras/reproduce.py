@@ -145,7 +145,7 @@ def train_command(config, fold, time_limit=None):
     resolves exactly `config` whatever the preset of its model and dataset says.
     """
     args = [sys.executable, "-m", "fer_keras.train", "--dataset", config.dataset,
-            "--model", config.model, "--quiet"] + ([] if fold is None else ["--fold", str(fold)])
+            "--model", config.model] + ([] if fold is None else ["--fold", str(fold)]) + ["--quiet"]
     skip = {"dataset", "model", "folds", "preset", "time_limit"}
     for key, value in config.to_dict().items():
         if key in skip or value is None:

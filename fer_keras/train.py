@@ -28,6 +28,13 @@ def _bool_or_auto(text):
     raise argparse.ArgumentTypeError(f"expected auto, on or off, got {text!r}")
 
 
+def _on_off(text):
+    value = text.lower()
+    if value in ("on", "off", "true", "false"):
+        return value in ("on", "true")
+    raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+
+
 def _json_dict(text):
     try:
         value = json.loads(text)
@@ -93,7 +100,7 @@ def build_parser():
     p.add_argument("--models-together", type=int, metavar="K",
                    help="device engine: train K of the selected folds together (default 0: "
                         "all; 1: one at a time)")
-    p.add_argument("--test-each-epoch", action="store_const", const=True,
+    p.add_argument("--test-each-epoch", nargs="?", const=True, type=_on_off, metavar="on|off",
                    help="also evaluate the test split after every epoch (history.csv and "
                         "metrics.json's peak_test_accuracy; reporting only, never selection)")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")

@@ -136,7 +136,7 @@ def test_stopped_killed_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_
     assert train(_config(tmp_path / "cut", epochs=3), verbose=0).folds[0]["epochs_trained"] == 3
     for x, y in zip(_weights(tmp_path / "full" / "fold_0"), _weights(tmp_path / "cut" / "fold_0")):
         np.testing.assert_allclose(x, y, atol=1e-5, rtol=1e-5)
-    assert _history(tmp_path / "full" / "fold_0")[2]["loss"] == pytest.approx(
+    assert float(_history(tmp_path / "full" / "fold_0")[2]["loss"]) == pytest.approx(
         float(_history(tmp_path / "cut" / "fold_0")[2]["loss"]), abs=1e-5)
 
 

@@ -136,6 +136,21 @@ def test_plan_lists_every_fold_of_every_selected_experiment(tmp_path, data_root)
     assert len(jobs) == 30
 
 
+def test_plan_together_starts_one_device_engine_process_per_experiment(tmp_path, data_root):
+    jobs = plan([TABLES["lntwrn_table5"]], ["jaffe"], ["light_ntwrn"], ["loso"], [0], data_root,
+                tmp_path / "study", together=True, epochs=2, engine="device")
+    assert [fold for _, fold in jobs] == [None]  # its 3 folds in one process
+    config = jobs[0][0]
+    command = train_command(config, None)
+    assert "--fold" not in command and command[command.index("--engine") + 1] == "device"
+    assert not fold_finished(config, None)
+    for k in range(3):  # finished when every fold is
+        (Path(config.output) / f"fold_{k}").mkdir(parents=True)
+        (Path(config.output) / f"fold_{k}" / "metrics.json").write_text(
+            json.dumps({"epochs_trained": 2}))
+    assert fold_finished(config, None)
+
+
 def test_plan_filters_tables_rows_protocols_and_finds_folders(tmp_path, data_root):
     study = tmp_path / "study"
     # Table 2 has no JAFFE column; an explicit protocol replaces the table's pair.

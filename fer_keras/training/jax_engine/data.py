@@ -82,10 +82,11 @@ def stack_epochs(batches, num_steps=None):
 
 
 def prediction_batches(index_sets, batch_size=256):
-    """K index sets padded into one array K x nb x PB (PB = min(batch_size, longest set rounded
-    up to 8)), and their lengths; predictions at padded places are dropped."""
+    """K index sets padded into one array K x nb x PB (PB: the longest set's length rounded up
+    to a power of two, at most `batch_size`, so folds of similar sizes share one compiled
+    shape), and their lengths; predictions at padded places are dropped."""
     longest = max(len(i) for i in index_sets)
-    pb = min(batch_size, -(-longest // 8) * 8)
+    pb = min(batch_size, 1 << max(longest - 1, 7).bit_length())
     nb = -(-longest // pb)
     out = np.zeros((len(index_sets), nb * pb), np.int32)
     for m, i in enumerate(index_sets):
