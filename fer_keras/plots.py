@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras import papers
+
 FAST_ENV = "FER_KERAS_FAST"
 DATA_ENV = "FER_KERAS_DATA"
 WORKDIR_ENV = "FER_KERAS_NOTEBOOK_DIR"
@@ -44,7 +46,8 @@ DEMO_EPOCHS = {"ckplus": (2, 40), "synthetic": (2, 12)}
 NARROW_WRN = {"widths": (16, 32, 64), "depths": (1, 2, 1), "scam_reduction": 4}
 # Face crops are shown with nearest-neighbour upscaling: sharp pixels, and small PNGs to commit.
 _GRAY = {"cmap": "gray", "vmin": 0, "vmax": 255, "interpolation": "nearest"}
-TABLE_NAMES = {"i_mobilenetv2": "I-MobileNetV2 Table 2", "light_ntwrn": "Light-NTWRN Table 5"}
+# {family: its table's display name} ("I-MobileNetV2 Table 2"), from fer_keras/papers/.
+TABLE_NAMES = papers.LiveView(papers.table_names)
 
 
 # === Notebook support ===========================================================================
