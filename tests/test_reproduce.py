@@ -245,7 +245,8 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
                        "--rows i_mobilenetv2 --epochs 150 --seeds 0 1`")
     # A time-limited run: "trained of configured" epochs, and the full budget in the command.
     limited = rows["Mobilenetv2"]
-    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-", "3 of 10"]
+    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-",
+                                                 "3 of 10; paper budget 150"]
     assert limited[5].endswith("--rows mobilenetv2 --epochs 10`")
     for label in ("Mobilenetv2(0.75)", "Mobilenetv2(0.75) + SE", "Mobilenetv2(0.75) + RFF"):
         assert rows[label][1:4] == ["-", "-", "not run"], label

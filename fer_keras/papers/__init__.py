@@ -21,6 +21,7 @@ def declare(paper):
     taken = {v.name for p in PAPERS for v in p.all_variants()}
     clash = taken & {v.name for v in paper.all_variants()}
     clash |= {t.name for p in PAPERS for t in p.tables} & {t.name for t in paper.tables}
+    clash |= {"/".join(k) for p in PAPERS for k in p.presets} & {"/".join(k) for k in paper.presets}
     if clash:
         raise ValueError(f"already declared: {', '.join(sorted(clash))}")
     PAPERS.append(paper)
@@ -53,9 +54,25 @@ def presets():
 
 
 def table_names():
-    """{family: display name of the table its rows belong to} (the notebooks' labels)."""
-    return {r.variant.family: t.display for t in tables().values() for r in t.rows
-            if r.variant and t.display}
+    """{family: display name of the first table declaring a variant of it} (notebook labels)."""
+    names = {}
+    for t in tables().values():
+        for r in t.rows:
+            if r.variant and t.display:
+                names.setdefault(r.variant.family, t.display)
+    return names
+
+
+def display_name(model):
+    """The display name of the table whose row declares `model` ("Light-NTWRN Table 5"), else
+    the paper's name of a comparison baseline, else None."""
+    for p in PAPERS:
+        for t in p.tables:
+            if any(r.variant and r.variant.name == model for r in t.rows):
+                return t.display or t.name
+        if any(v.name == model for v in p.variants):
+            return p.name
+    return None
 
 
 class LiveView(collections.abc.Mapping):
@@ -79,4 +96,4 @@ class LiveView(collections.abc.Mapping):
 
 
 __all__ = ["PAPERS", "LiveView", "Paper", "Practice", "Preset", "Row", "Table", "Variant",
-           "declare", "declared", "presets", "table_names", "tables", "variants"]
+           "declare", "declared", "display_name", "presets", "table_names", "tables", "variants"]
