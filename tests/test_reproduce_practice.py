@@ -127,3 +127,20 @@ def test_decomposition_needs_two_combinations(tmp_path):
     assert _effects(lines)[("frame", "validation carve")] == "+10.00 (1 paired runs)"
     assert _effects(lines)[("frame", "validation none")] == \
         "- (no runs with equal seeds on both sides)"
+
+
+def test_a_row_with_papers_practice_runs_only_names_their_options_in_its_command(tmp_path):
+    _run(tmp_path, "practice-only", 0, 0.91, 0.97, "frame", "none")
+    path = tmp_path / "practice-only" / "fold_0" / "metrics.json"
+    m = json.loads(path.read_text())
+    m["config"]["test_each_epoch"] = True
+    path.write_text(json.dumps(m))
+    row = next(line for line in summary([str(tmp_path)]).splitlines()
+               if line.startswith("| i_mobilenetv2, ckplus"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2].startswith("97.00 (1 fold; peak epoch 100-100)") and cells[3:5] == ["-", "-"]
+    assert cells[-1] == (
+        "`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus --rows "
+        "i_mobilenetv2 --epochs 150 --protocol paper_imnv2 --protocol-options "
+        "'{\"split_level\": \"frame\", \"validation\": \"none\"}' --test-each-epoch "
+        f"--study {tmp_path}`")

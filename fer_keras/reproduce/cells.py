@@ -1,6 +1,7 @@
 """The cells of the report's tables, each from a list of fold runs' `metrics.json`."""
 
 import collections
+import json
 
 
 def mean_std(values):
@@ -67,10 +68,15 @@ def hardware_cell(metrics):
 
 def command_cell(table, row, dataset, metrics, study_dirs):
     """The `reproduce run` command (Markdown code) that trains a cell's runs: their budget, their
-    seeds, and the study folder when there is one."""
-    budget = metrics[0]["config"]["epochs"]
+    protocol options (runs of the papers' practice), their seeds, and the study folder when there
+    is one."""
+    config = metrics[0]["config"]
     seeds = sorted({m["seed"] for m in metrics})
+    options = config.get("protocol_options")
+    practice = (f" --protocol {metrics[0]['protocol']} --protocol-options "
+                f"'{json.dumps(options)}'" if options else "")
+    practice += " --test-each-epoch" if config.get("test_each_epoch") else ""
     return (f"`python -m fer_keras.reproduce run --table {table.name} --dataset {dataset} "
-            f"--rows {row.key} --epochs {budget}"
+            f"--rows {row.key} --epochs {config['epochs']}{practice}"
             + (f" --seeds {' '.join(map(str, seeds))}" if seeds != [0] else "")
             + (f" --study {study_dirs[0]}" if len(study_dirs) == 1 else "") + "`")

@@ -63,6 +63,9 @@ def list_tables():
         print(f"{t.name}: {t.title}")
         for d, protocols in t.protocols.items():
             print(f"  {d}: protocols {', '.join(dict.fromkeys(protocols))}")
+            if d in t.practice:
+                p = t.practice[d]
+                print(f"  {d}: papers' practice {p.protocol} {json.dumps(p.options)}")
         for row in t.rows:
             print(f"  {row.key:<18} {row.model:<14} {row.overrides or ''} paper {row.paper}")
 

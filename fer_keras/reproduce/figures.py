@@ -44,16 +44,17 @@ def _figure_pair(metrics, folder, stem, what):
     plot_confusion_matrix(matrix, metrics[0]["class_names"], folder / f"{stem}-cm.png", title)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    column = "val_accuracy"
     for m in metrics:
         with open(Path(m["_run"]) / "history.csv") as f:
             rows = list(csv.DictReader(f))
-        # runs without validation (protocol option validation "none") have no such column
-        rows = [r for r in rows if r.get("val_accuracy") not in (None, "")]
-        ax.plot([int(r["epoch"]) + 1 for r in rows],
-                [100 * float(r["val_accuracy"]) for r in rows],
+        # without validation (protocol option validation "none"): the test curve, if recorded
+        column = "val_accuracy" if rows and rows[0].get("val_accuracy") else "test_accuracy"
+        rows = [r for r in rows if r.get(column)]
+        ax.plot([int(r["epoch"]) + 1 for r in rows], [100 * float(r[column]) for r in rows],
                 label=f"fold {m['fold']}" + (f", seed {m['seed']}" if seeds else ""))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel(("validation" if column == "val_accuracy" else "test") + " accuracy (%)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()

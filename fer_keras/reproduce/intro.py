@@ -37,7 +37,10 @@ WHY = """## Why our numbers are below the papers'
   columns (`subject_kfold`, `loso`, `official`) show the gap.
 - **Selection.** Both papers report the best test accuracy seen during training, on splits
   without validation; ours choose the epoch on validation. The papers' practice column (peak test
-  accuracy, optimistic) and the decomposition tables measure that difference where runs exist.
+  accuracy, optimistic) and the decomposition tables measure that difference where runs exist
+  (`reproduce run ... --protocol paper_imnv2 --protocol-options '{"split_level": "frame",
+  "validation": "none"}' --test-each-epoch`; the options each table declares are in
+  fer_keras/papers/).
 - **Test split.** The I-MobileNetV2 paper's FER2013 figure is on PrivateTest, which is withheld
   here; ours is PublicTest.
 - **Label sets.** The Light-NTWRN paper names neutral, not contempt, for every dataset; CK+48
