@@ -98,11 +98,15 @@ def _dataset_table(table, dataset, found, study_dirs):
 
 
 def report(study_dirs, tables=None):
-    """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`: per table, its
-    rows under the paper's protocol and the leakage-free one; then the runs with other protocol
-    options (the papers' practice) and the decomposition of the gap they measure."""
+    """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`: the headline
+    rows (`summary`), then per table its rows under the paper's protocol and the leakage-free one;
+    then the runs with other protocol options (the papers' practice) and the decomposition of the
+    gap they measure."""
     found = collect(study_dirs)
     lines = []
+    if collect(study_dirs, options=True):
+        lines += ["### Each paper's own model: papers' practice, paper's split, leakage-free", "",
+                  summary(study_dirs), ""]
     for table in (tables or TABLES.values()):
         lines += [f"### {table.title}", ""]
         cells = {(dataset, row.key) for row in table.rows for dataset in table.protocols}
