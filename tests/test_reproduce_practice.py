@@ -144,3 +144,13 @@ def test_a_row_with_papers_practice_runs_only_names_their_options_in_its_command
         "i_mobilenetv2 --epochs 150 --protocol paper_imnv2 --protocol-options "
         "'{\"split_level\": \"frame\", \"validation\": \"none\"}' --test-each-epoch "
         f"--study {tmp_path}`")
+
+
+def test_protocol_options_equal_to_their_defaults_are_no_options():
+    from fer_keras.reproduce.runs import options_key
+
+    assert options_key("paper_imnv2", {"split_level": "sequence", "validation": "carve"}) == ""
+    assert options_key("paper_imnv2", {"validation": "none", "split_level": "frame"}) == \
+        "split_level=frame, validation=none"
+    assert options_key("subject_kfold", {"num_folds": 10}) == ""
+    assert options_key("subject_kfold", {"num_folds": 5}) == "num_folds=5"
