@@ -154,3 +154,25 @@ def test_protocol_options_equal_to_their_defaults_are_no_options():
         "split_level=frame, validation=none"
     assert options_key("subject_kfold", {"num_folds": 10}) == ""
     assert options_key("subject_kfold", {"num_folds": 5}) == "num_folds=5"
+
+
+def test_figures_of_runs_without_validation_draw_the_test_curve(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr("fer_keras.training.metrics.plot_confusion_matrix",
+                        lambda matrix, names, path, title: path.write_bytes(b"png"))
+    import matplotlib.axes
+
+    real_plot = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda ax, x, y, **kw: drawn.append(
+        (list(x), list(y))) or real_plot(ax, x, y, **kw))
+    _run(tmp_path, "frame-none", 0, 0.9, 0.95, "frame", "none")
+    path = tmp_path / "frame-none" / "fold_0" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "confusion_matrix": [[1, 0], [0, 1]],
+                                "class_names": ["a", "b"]}))
+    (path.parent / "history.csv").write_text(
+        "epoch,val_accuracy,test_accuracy\n0,nan,0.5\n1,nan,0.95\n2,nan,0.9\n")
+    lines = reproduce.figures([str(tmp_path)], tmp_path / "figures")
+    assert drawn == [([1, 2, 3], [50.0, 95.0, 90.0])]
+    stem = f"{tmp_path.name}-ckplus-i_mobilenetv2-paper_imnv2+split_level=frame+validation=none"
+    assert any(f"figures/{stem}-curves.png" in line for line in lines)
+    assert (tmp_path / "figures" / f"{stem}-curves.png").is_file()

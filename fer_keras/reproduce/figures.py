@@ -48,9 +48,11 @@ def _figure_pair(metrics, folder, stem, what):
     for m in metrics:
         with open(Path(m["_run"]) / "history.csv") as f:
             rows = list(csv.DictReader(f))
-        # without validation (protocol option validation "none"): the test curve, if recorded
-        column = "val_accuracy" if rows and rows[0].get("val_accuracy") else "test_accuracy"
-        rows = [r for r in rows if r.get(column)]
+        # without validation (protocol option validation "none", val_accuracy NaN): the test
+        # curve, when the run recorded it (--test-each-epoch)
+        column = "val_accuracy" if any(_number(r.get("val_accuracy")) is not None
+                                       for r in rows) else "test_accuracy"
+        rows = [r for r in rows if _number(r.get(column)) is not None]
         ax.plot([int(r["epoch"]) + 1 for r in rows], [100 * float(r[column]) for r in rows],
                 label=f"fold {m['fold']}" + (f", seed {m['seed']}" if seeds else ""))
     ax.set_xlabel("epoch")
@@ -60,3 +62,9 @@ def _figure_pair(metrics, folder, stem, what):
     fig.tight_layout()
     fig.savefig(folder / f"{stem}-curves.png", dpi=100)
     plt.close(fig)
+
+
+def _number(text):
+    """The float in a history.csv cell, or None for an empty or NaN cell."""
+    value = float(text) if text not in (None, "") else float("nan")
+    return None if value != value else value
