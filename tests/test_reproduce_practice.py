@@ -176,3 +176,17 @@ def test_figures_of_runs_without_validation_draw_the_test_curve(tmp_path, monkey
     stem = f"{tmp_path.name}-ckplus-i_mobilenetv2-paper_imnv2+split_level=frame+validation=none"
     assert any(f"figures/{stem}-curves.png" in line for line in lines)
     assert (tmp_path / "figures" / f"{stem}-curves.png").is_file()
+
+
+def test_model_card_of_a_run_without_validation_names_its_last_epoch():
+    m = {"model": "i_mobilenetv2", "dataset": "ckplus", "protocol": "paper_imnv2", "fold": 0,
+         "split_seed": 0, "protocol_notes": ["frame split"], "params": 1, "macs": 1,
+         "class_names": ["a"], "seed": 0, "best_epoch": 150, "epochs_trained": 150,
+         "epochs_configured": 150, "split": "test", "num_examples": 99, "accuracy": 0.9,
+         "balanced_accuracy": 0.9, "macro_f1": 0.9, "per_class": {"a": {"recall": 0.9}},
+         "validation": None, "selection": "last_epoch", "hardware": {"summary": "CPU"},
+         "config": {"epochs": 150, "batch_size": 20, "optimizer": "sgd", "learning_rate": 0.01,
+                    "momentum": 0.9, "weight_decay": 5e-4, "augment": "flip"}}
+    card = reproduce.model_card("x", m)
+    assert "150 of 150 epochs, the last epoch (150; the protocol had no validation split)" in card
+    assert "| validation accuracy | none (no validation split) |" in card

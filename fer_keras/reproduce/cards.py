@@ -95,10 +95,10 @@ embedded), `metrics.json` and `history.csv` of the training run. This card is ge
 | data | {DATA_TERMS.get(m['dataset'], m['dataset'])} |
 | protocol | `{m['protocol']}` fold {m['fold']} (split seed {m['split_seed']}): {' '.join(m['protocol_notes'])} |
 | preprocessing | 48 x 48 grey face crop (dataset crops as distributed; the predictor's Haar-cascade crop is documented in docs/deployment.md), repeated to 3 channels; raw 0-255 pixels in, scaled to [-1, 1] inside the model |
-| training | {epochs}, best epoch {m['best_epoch']} by validation accuracy, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
+| training | {epochs}, {_selected(m)}, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
 | accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
 | recall per class (%) | {recall} |
-| validation accuracy | {m['validation']['accuracy'] * 100:.2f} % ({m['validation']['num_examples']} images) |{notes}
+| validation accuracy | {_validation(m)} |{notes}
 
 Reproduce the accuracy (with the dataset in its public layout, see docs/data.md):
 
@@ -113,6 +113,20 @@ The papers report more (see docs/reproduction.md): this model was trained for {e
 """
 
 
+
+
+def _selected(m):
+    """How the card's epoch was chosen: on validation, or the last one (no validation split)."""
+    if m.get("selection") == "last_epoch":
+        return f"the last epoch ({m['best_epoch']}; the protocol had no validation split)"
+    return f"best epoch {m['best_epoch']} by validation accuracy"
+
+
+def _validation(m):
+    v = m.get("validation")
+    if not v:
+        return "none (no validation split)"
+    return f"{v['accuracy'] * 100:.2f} % ({v['num_examples']} images)"
 
 
 def rewrite_cards(names, models_dir="saved_models"):
