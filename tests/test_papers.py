@@ -25,6 +25,11 @@ def _toy_paper():
 def test_every_variant_is_declared_once_and_registered_in_declaration_order():
     names = [v.name for v in papers.variants()]
     assert len(names) == len(set(names)) and list_models() == names
+    # The order of `python -m fer_keras.models` (the README's table): table rows, then baselines.
+    assert names == ["mobilenetv2", "mobilenetv2_075", "mobilenetv2_075_se", "mobilenetv2_075_rf",
+                     "i_mobilenetv2", "wrn", "wrn_scam", "wrn_scam_gbn", "light_ntwrn", "vgg16",
+                     "vgg19", "resnet50", "keras_mobilenetv2", "mobilenetv3_large",
+                     "mobilenetv3_small"]
     for t in papers.tables().values():
         for row in t.rows:
             assert row.variant is None or row.variant.name == row.model

@@ -38,9 +38,14 @@ def declared(paper):
 
 
 def variants():
-    """Every declared `Variant`: the table rows' in paper order, then the comparison baselines."""
+    """Every declared `Variant`: the table rows' in paper order, then the comparison baselines:
+    first those of the paper that declares their family's presets (Light-NTWRN's Table 6: they
+    train with its Table 4 setup), then the other papers', then those of no paper's table."""
     rows = [r.variant for p in PAPERS for t in p.tables for r in t.rows if r.variant]
-    return rows + [v for p in PAPERS for v in p.variants]
+    others = [(p, v) for p in PAPERS for v in p.variants]
+    others.sort(key=lambda pv: (not pv[0].tables,
+                                not any(f == pv[1].family for f, _ in pv[0].presets)))
+    return rows + [v for _, v in others]
 
 
 def tables():
