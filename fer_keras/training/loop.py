@@ -64,11 +64,10 @@ def train(config, verbose=1):
 
     from fer_keras.data import load_dataset, make_splits
 
-    overridden = getattr(config, "overridden", ())
     config = TrainConfig.from_dict(config.to_dict()).validate()
     run_dir = Path(config.output) if config.output else default_output(config)
     config.output = str(run_dir)
-    _log(verbose, config.describe(overridden),
+    _log(verbose, config.describe(),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
