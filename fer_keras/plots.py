@@ -209,7 +209,7 @@ def held_out_faces(predictor, n=16, seed=0):
     model without one gets the dataset's default protocol. Synthetic faces (FER2013's classes)
     stand in when the dataset is not found.
     """
-    from fer_keras.export import load_split_images
+    from fer_keras.deployment.exporter import load_split_images
 
     source = data_source(predictor)
     info = _run_info(predictor)
