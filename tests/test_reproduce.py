@@ -78,7 +78,7 @@ def test_train_command_resolves_to_the_experiment_config(tmp_path, table, row, d
     assert "--time-limit" not in command and "--quiet" in command
     again = config_from_args(build_parser().parse_args(command[3:]))
     assert again.folds == [3] and again.output == config.output
-    ignore = ("output", "folds", "preset")
+    ignore = ("output", "folds", "preset", "overridden")
     expected = {k: v for k, v in config.to_dict().items() if k not in ignore}
     assert {k: v for k, v in again.to_dict().items() if k not in ignore} == expected
 
@@ -101,8 +101,9 @@ def test_train_command_round_trips_any_config(tmp_path, overrides):
     again = config_from_args(build_parser().parse_args(command[3:]))
     assert again.time_limit == 90.0
     for key, value in config.to_dict().items():
-        if key not in ("folds", "preset", "time_limit"):
+        if key not in ("folds", "preset", "time_limit", "overridden"):
             assert getattr(again, key) == value, key
+    assert set(config.overridden) <= set(again.overridden)
 
 
 # === Plan ===
@@ -368,8 +369,8 @@ def test_report_readme_rewrites_only_the_marked_block(studies, tmp_path, capsys)
 FAKE_TRAIN = textwrap.dedent("""
     import json, pathlib, sys
     args = sys.argv[1:]
-    out, fold = args[args.index("--output") + 1], args[args.index("--fold") + 1]
-    epochs = int(args[args.index("--epochs") + 1])
+    config = json.loads(pathlib.Path(args[args.index("--config") + 1]).read_text())
+    out, fold, epochs = config["output"], args[args.index("--fold") + 1], config["epochs"]
     print("fake train", fold, flush=True)
     if "fail" in out:
         sys.exit(1)
@@ -413,7 +414,7 @@ def test_run_jobs_starts_folds_fold_major(tmp_path, monkeypatch):
             for name in ("a", "b"))
     started = []  # (run folder, fold) of each process, in start order; each "fails" at once
     monkeypatch.setattr(reproduce.runner.subprocess, "Popen", lambda args, **kw: started.append(
-        (args[args.index("--output") + 1], int(args[args.index("--fold") + 1]))) or
+        (Path(args[args.index("--config") + 1]).parent, int(args[args.index("--fold") + 1]))) or
         _Finished())
     reproduce.run_jobs([(a, 0), (a, 1), (a, 2), (b, 0), (b, 1)])
     names = [(Path(out).name, fold) for out, fold in started]
@@ -437,11 +438,13 @@ def test_dry_run_prints_each_fold_command(tmp_path, data_root, capsys):
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0::2] == ["# to run", "# finished", "# to run"]
+    path = study / "jaffe-light_ntwrn-loso-seed0" / "config.json"
     for fold, line in enumerate(lines[1::2]):
-        assert line.startswith(f"{sys.executable} -m fer_keras.train --dataset jaffe "
-                               f"--model light_ntwrn --fold {fold} --quiet")
-        assert f"--data-dir {data_root / 'jaffe.npz.xz'}" in line
-        assert "--epochs 4" in line and line.endswith("--time-limit 60.0")
+        assert line == (f"{sys.executable} -m fer_keras.train --config {path} --fold {fold} "
+                        "--quiet --time-limit 60.0")
+    config = json.loads(path.read_text())
+    assert config["data_dir"] == str(data_root / "jaffe.npz.xz") and config["epochs"] == 4
+    assert (config["dataset"], config["model"], config["folds"]) == ("jaffe", "light_ntwrn", None)
     assert not (study / "jaffe-light_ntwrn-loso-seed0" / "fold_0.log").exists()
 
 

@@ -105,11 +105,11 @@ def held_out_faces(predictor, n=16, seed=0):
     predictor's training dataset (`data_source`) that its model was not trained on.
 
     With the run's `metrics.json` beside the model, they come from that run's own split (its
-    test side, else validation, as `fer_keras.export.load_split_images` picks them); a published
+    test side, else validation, as `fer_keras.deployment.exporter.load_split_images` picks them); a published
     model without one gets the dataset's default protocol. Synthetic faces (FER2013's classes)
     stand in when the dataset is not found.
     """
-    from fer_keras.export import load_split_images
+    from fer_keras.deployment.exporter import load_split_images
 
     source = data_source(predictor)
     info = _run_info(predictor)

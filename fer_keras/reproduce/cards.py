@@ -43,7 +43,7 @@ def publish(fold_dir, name, models_dir="saved_models"):
     import keras
 
     import fer_keras.layers  # noqa: F401 - registers the custom layers for loading
-    from fer_keras.export import export_saved_model
+    from fer_keras.deployment.saved_model import write_saved_model
 
     fold_dir, target = Path(fold_dir), Path(models_dir) / name
     metrics = json.loads((fold_dir / "metrics.json").read_text())
@@ -53,7 +53,7 @@ def publish(fold_dir, name, models_dir="saved_models"):
     model = keras.saving.load_model(target / "model.keras", safe_mode=True)
     if (target / "saved_model").exists():
         shutil.rmtree(target / "saved_model")
-    export_saved_model(model, target / "saved_model", metrics["class_names"])
+    write_saved_model(model, target / "saved_model", metrics["class_names"])
     (target / "README.md").write_text(model_card(name, metrics))
     return target
 

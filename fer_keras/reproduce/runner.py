@@ -9,6 +9,7 @@ time), so a study continues across sittings and machines: a fold whose `metrics.
 its configured epochs is skipped, a fold with a checkpoint resumes.
 """
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -60,35 +61,19 @@ def fold_finished(config, fold):
     return metrics.get("epochs_trained", 0) >= config.epochs
 
 
-def _switches():
-    """The TrainConfig fields whose train flag takes no value (`--test-each-epoch`)."""
-    from fer_keras.train import build_parser
-
-    return {a.dest for a in build_parser()._actions if a.nargs == 0 and a.dest != "help"}
-
-
 def train_command(config, fold, time_limit=None):
     """The `python -m fer_keras.train` argument list that runs one fold of `config`.
 
-    Every value is passed explicitly (also those equal to a default), so the fold's process
-    resolves exactly `config` whatever the preset of its model and dataset says.
+    The configuration travels as a file: it is written to RUN/config.json (the file `train`
+    itself keeps there) and the process runs it with `--config`, so it trains exactly `config`
+    whatever the preset of its model and dataset says.
     """
-    args = [sys.executable, "-m", "fer_keras.train", "--dataset", config.dataset,
-            "--model", config.model, "--fold", str(fold), "--quiet"]
-    skip = {"dataset", "model", "folds", "preset", "time_limit"}
-    switches = _switches()
-    for key, value in config.to_dict().items():
-        if key in skip or value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, dict):
-            args += [flag, json.dumps(value)]
-        elif isinstance(value, bool) and key in switches:
-            args += [flag] if value else []
-        elif isinstance(value, bool):
-            args += [flag, "on" if value else "off"]
-        else:
-            args += [flag, str(value)]
+    from fer_keras.training.config import save_config
+
+    path = save_config(dataclasses.replace(config, folds=None, time_limit=None),
+                       Path(config.output) / "config.json")
+    args = [sys.executable, "-m", "fer_keras.train", "--config", str(path), "--fold", str(fold),
+            "--quiet"]
     if time_limit:
         args += ["--time-limit", str(time_limit)]
     return args
