@@ -21,6 +21,7 @@ from fer_keras.training.weights import find_model_file, transfer_weights
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
+from fer_keras.training.weights import find_model_file, transfer_weights
 
 
 class TrainingDiverged(RuntimeError):
@@ -67,11 +68,10 @@ def train(config, verbose=1):
     from fer_keras.data import load_dataset, make_splits
     from fer_keras.training.device import resolve_engine
 
-    overridden = getattr(config, "overridden", ())
     config = TrainConfig.from_dict(config.to_dict()).validate()
     run_dir = Path(config.output) if config.output else default_output(config)
     config.output = str(run_dir)
-    _log(verbose, config.describe(overridden),
+    _log(verbose, config.describe(),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
@@ -164,7 +164,8 @@ def predict(model, ds, indices, batch_size, channels):
     return np.concatenate(out)
 
 
-def _class_weights(config, labels, num_classes):
+def class_weights(config, labels, num_classes):
+    """Per-class loss weights for `config.class_weight="balanced"` (else None)."""
     if config.class_weight != "balanced":
         return None
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
@@ -258,7 +259,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             recover.note_session(state, describe_hardware()["summary"])
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
-        weights = _class_weights(config, ds.labels[split.train], ds.num_classes)
+        weights = class_weights(config, ds.labels[split.train], ds.num_classes)
         writer = summary_writer(fold_dir / "logs")
         for epoch in range(state["epochs_done"], config.epochs):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
@@ -284,7 +285,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
                 break
         if best_weights is not None:
             model.set_weights(best_weights)
-        return _write_artifacts(model, config, ds, split, fold_dir, state, verbose)
+        return write_artifacts(model, config, ds, split, fold_dir, state, verbose)
     finally:
         keras.config.set_dtype_policy(policy)
 
@@ -309,7 +310,7 @@ def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_
             loss, acc = _fit_epoch(trainer, config, ds, split, epoch, weights, steps,
                                    drop_remainder, bar)
             if not np.isfinite(loss):
-                _diverged(loss, epoch, None, ckpt_path, lr)
+                diverged(loss, epoch, None, ckpt_path, lr)
         else:
             loss, acc = _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder,
                                     bar, ckpt_path, lr)
@@ -332,7 +333,7 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
         sw = None if weights is None else weights[y].astype(np.float32)
         loss, acc = train_step(trainer, x, y, sw)
         if not np.isfinite(loss):
-            _diverged(loss, epoch, step, ckpt_path, lr)
+            diverged(loss, epoch, step, ckpt_path, lr)
         n = len(y)
         total_loss, total_acc, seen = total_loss + loss * n, total_acc + acc * n, seen + n
         bar.update(1)
@@ -340,7 +341,8 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
     return total_loss / seen, total_acc / seen
 
 
-def _diverged(loss, epoch, step, ckpt_path, lr):
+def diverged(loss, epoch, step, ckpt_path, lr):
+    """Raises TrainingDiverged naming where the loss became `loss` and the checkpoint kept."""
     kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
             if ckpt_path.exists() else "no epoch finished, so there is no checkpoint")
     where = f"epoch {epoch + 1}" + ("" if step is None else f", batch {step + 1}")
@@ -410,7 +412,8 @@ def evaluation_split(split):
     return "val", split.val
 
 
-def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
+def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
+    """A fold's metrics.json, model.keras, SavedModel and plots, from `model`'s weights."""
     name, indices = evaluation_split(split)
     probs = predict(model, ds, indices, config.batch_size, config.channels)
     measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
@@ -439,8 +442,7 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
             "epoch was chosen on")
     title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
     artifacts.save_keras_model(model, fold_dir / "model.keras")
-    message = artifacts.export_saved_model(model, fold_dir / "saved_model",
-                                            ds.class_names)
+    message = artifacts.save_saved_model(model, fold_dir / "saved_model", ds.class_names)
     metrics["saved_model"] = None if message else "saved_model"
     if message:
         metrics.setdefault("notes", []).append(message)

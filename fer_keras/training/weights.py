@@ -1,15 +1,17 @@
-"""Starting weights from another run: finding its `model.keras` and copying layer by layer.
+"""Weights from a trained model into a new one: `--init` (fine-tuning) and `--recover-from`.
 
-Used by `--init` (fine-tuning: `loop.build_model`) and `--recover-from` (continuing a run whose
-checkpoint was lost: `recover.recovered_state`).
+Used by the training loop (`build_model`) and by recovery (`fer_keras.training.recover`).
 """
 
 from pathlib import Path
 
 
 def find_model_file(path, option="init"):
-    """`path` itself when it is a `.keras` file, else `path/model.keras` or
-    `path/fold_0/model.keras`; ValueError naming `option` when there is none."""
+    """The `.keras` file `path` names: itself, PATH/model.keras or PATH/fold_0/model.keras.
+
+    Raises:
+        ValueError: none of them, naming the option (`init`, `recover_from`) and the path.
+    """
     path = Path(path)
     for candidate in (path, path / "model.keras", path / "fold_0" / "model.keras"):
         if candidate.is_file() and candidate.suffix == ".keras":

@@ -64,7 +64,7 @@ def _build_template(members, mixed, jit):
     """The Template and every member's initial variables (one build per distinct seed)."""
     import keras
 
-    from fer_keras.training.loop import _class_weights, build_model, logits_model
+    from fer_keras.training.loop import build_model, class_weights, logits_model
     from fer_keras.training.optimizers import make_optimizer
 
     config, ds = members[0].config, members[0].ds
@@ -73,7 +73,7 @@ def _build_template(members, mixed, jit):
         n = len(m.split.train)
         m.drop_remainder = bool(jit) and n > config.batch_size
         m.steps = device_data.steps_per_epoch(n, config.batch_size, m.drop_remainder)
-        weights = _class_weights(config, ds.labels[m.split.train], ds.num_classes)
+        weights = class_weights(config, ds.labels[m.split.train], ds.num_classes)
         m.class_weights = (np.ones(ds.num_classes) if weights is None else weights)
         if m.config.seed not in initial:
             keras.utils.set_random_seed(m.config.seed)
@@ -245,7 +245,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
                           verbose, writers[k])
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
-            loop._diverged(float("nan"), m.state["epochs_done"], step, m.ckpt_path, lr)
+            loop.diverged(float("nan"), m.state["epochs_done"], step, m.ckpt_path, lr)
         if _past(deadline) and any(m.training for m in members):
             _log(verbose, f"time limit of {members[0].config.time_limit:g} s reached; writing "
                           "the artifacts of each fold's best epoch so far (run the same command "
@@ -260,7 +260,7 @@ def _write_member(template, host_state, k, member, verbose):
     template.write(member_values(host_state, k))
     if member.best_weights is not None:
         template.model.set_weights(member.best_weights)
-    return loop._write_artifacts(template.model, member.config, member.ds, member.split,
+    return loop.write_artifacts(template.model, member.config, member.ds, member.split,
                                  member.fold_dir, member.state, verbose)
 
 
