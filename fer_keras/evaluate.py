@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.console import add_verbose_flag, parse_quietly
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, summarize_folds, summary_table,
 )
@@ -143,7 +144,7 @@ def build_parser():
                    help="which artifact of a fold or run folder to load")
     p.add_argument("--plot", help="confusion-matrix PNG path (default: beside the model)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    return p
+    return add_verbose_flag(p)
 
 
 def _resolve_single(path, artifact):
@@ -154,8 +155,7 @@ def _resolve_single(path, artifact):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(build_parser(), argv)
     from fer_keras.data import DataError
 
     kwargs = dict(dataset=args.dataset, data_dir=args.data_dir, split=args.split,

@@ -20,13 +20,14 @@ Exit codes: 0 success, 1 a check failed, 2 bad input.
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from fer_keras.console import add_verbose_flag, parse_quietly
 
 FORMATS = ("saved_model", "float32", "dynamic_range", "int8")
 TFLITE_FILES = {"float32": "model_float32.tflite", "dynamic_range": "model_dynamic_range.tflite",
@@ -306,12 +307,11 @@ def build_parser():
                    help="least top-1 agreement of a quantised model with the Keras model")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow threads (latency)")
     p.add_argument("--json", action="store_true", help="print the report as JSON at the end")
-    return p
+    return add_verbose_flag(p)
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(build_parser(), argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     bad = [f for f in formats if f not in FORMATS]
     if bad:

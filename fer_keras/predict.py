@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.console import add_verbose_flag, parse_quietly
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
@@ -183,12 +185,12 @@ def build_parser():
     p.add_argument("--crop-scale", type=float, help="override the training set's crop scale")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
     p.add_argument("--max-frames", type=int, help="video / webcam: stop after N frames")
-    return p
+    return add_verbose_flag(p)
 
 
 def main(argv=None, out=None, err=None):
     out, err = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = parse_quietly(build_parser(), argv)
     if args.every < 1:
         err.write(f"error: --every must be >= 1, got {args.every}\n")
         return 2

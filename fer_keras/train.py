@@ -13,12 +13,14 @@ import json
 import os
 import sys
 
+from fer_keras.console import add_verbose_flag, parse_quietly
+
 EPILOG = """presets (family/dataset; override any value with its flag):
 {table}
 
 Run folder: OUTPUT/config.json, OUTPUT/fold_K/{{model.keras, saved_model/, metrics.json,
-history.csv, curves.png, confusion_matrix.png, logs/, checkpoint.npz}}; OUTPUT/summary.md over
-folds. Default OUTPUT: runs/DATASET-MODEL-PROTOCOL-seedSEED."""
+history.csv, curves.png, confusion_matrix.png, logs/, checkpoint.npz}}; with more than one
+fold also OUTPUT/summary.md over the folds. Default OUTPUT: runs/DATASET-MODEL-PROTOCOL-seedSEED."""
 
 
 def _bool_or_auto(text):
@@ -94,21 +96,25 @@ def build_parser():
                    help="also evaluate the test split after every epoch (history.csv and "
                         "metrics.json's peak_test_accuracy; reporting only, never selection)")
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
-    return p
+    return add_verbose_flag(p)
 
 
 def config_from_args(args):
     from fer_keras.training.config import resolve_config
 
     overrides = {k: v for k, v in vars(args).items()
-                 if v is not None and k not in ("dataset", "model", "quiet")}
+                 if v is not None and k not in ("dataset", "model", "quiet", "verbose")}
     return resolve_config(args.dataset, args.model, **overrides)
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(parser, argv)
+    if args.dataset != "synthetic" and not args.data_dir:  # before anything heavy is imported
+        print(f"error: --dataset {args.dataset} needs --data-dir, the dataset's folder as "
+              f"downloaded, e.g. --data-dir data/{args.dataset} (layouts: docs/data.md); "
+              "--dataset synthetic needs none", file=sys.stderr)
+        return 2
     from fer_keras.data import DataError
 
     try:

@@ -5,12 +5,14 @@ import argparse
 import json
 import sys
 
-from fer_keras.models.complexity import model_summary
-from fer_keras.models.registry import create_model, get_entry, list_models
+from fer_keras.console import add_verbose_flag, parse_quietly
 
 
 def model_table(names=None, input_shape=(48, 48, 3), num_classes=7):
     """One dict per model: name, paper row, params, size, MACs, paper figure, gap."""
+    from fer_keras.models.complexity import model_summary
+    from fer_keras.models.registry import create_model, get_entry, list_models
+
     rows = []
     for name in names or list_models():
         entry = get_entry(name)
@@ -38,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--input-shape", default="48,48,3", help="H,W,C (default 48,48,3)")
     parser.add_argument("--num-classes", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
-    args = parser.parse_args(argv)
+    args = parse_quietly(add_verbose_flag(parser), argv)
     try:
         shape = tuple(int(v) for v in args.input_shape.split(","))
         rows = model_table(args.models, shape, args.num_classes)
