@@ -30,6 +30,7 @@ import numpy as np
 from fer_keras.console import add_verbose_flag, parse_quietly
 
 FORMATS = ("saved_model", "float32", "dynamic_range", "int8")
+ALL_FORMATS = FORMATS + ("onnx",)  # onnx on request: needs fer_keras[onnx]
 TFLITE_FILES = {"float32": "model_float32.tflite", "dynamic_range": "model_dynamic_range.tflite",
                 "int8": "model_int8.tflite"}
 NOT_QUANTISED_OK = ("QUANTIZE", "DEQUANTIZE")
@@ -196,6 +197,7 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
     """
     from fer_keras.inference.loading import INFO_FILE, artifact_info, load_model, resolve_artifact
     from fer_keras.inference.faces import crop_scale_for
+    from fer_keras.inference.onnx_model import ONNX_FILE, ONNXRunner, export_onnx
     from fer_keras.inference.tflite import TFLiteRunner, interpreter_class, list_ops, op_counts
 
     artifact, _ = resolve_artifact(model_path, "keras")
@@ -243,6 +245,10 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
                      "embedded_class_names": list(sm.class_names)}
             if tuple(sm.class_names) != tuple(loaded.class_names):
                 entry["error"] = "embedded class names differ"
+        elif fmt == "onnx":
+            path = export_onnx(model, output / ONNX_FILE)
+            fn = ONNXRunner(path, num_threads=1)
+            entry = {"file": path.name, "size_bytes": path.stat().st_size}
         else:
             if fmt == "int8" and representative is None:
                 representative, _, _, cal_desc = load_split_images(
@@ -264,7 +270,7 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
         entry.update(compare(reference, probs, y_val))
         entry["latency_ms"] = latency_ms(fn, one, latency_repeats)
         entry["export_s"] = round(time.time() - t0, 1)
-        if fmt in ("saved_model", "float32"):
+        if fmt in ("saved_model", "float32", "onnx"):
             ok = entry["max_abs_diff"] <= float_tolerance and entry["agreement"] >= 0.99
         else:
             ok = entry["agreement"] >= min_agreement
@@ -298,7 +304,8 @@ def build_parser():
                                      "else synthetic)")
     p.add_argument("--data-dir", help="dataset folder (default: the run's)")
     p.add_argument("--formats", default=",".join(FORMATS),
-                   help=f"comma-separated subset of {','.join(FORMATS)}")
+                   help=f"comma-separated subset of {','.join(ALL_FORMATS)} (default: all but "
+                        "onnx, which needs pip install 'fer_keras[onnx]')")
     p.add_argument("--calibration-size", type=int, default=200,
                    help="training images for the int8 calibration")
     p.add_argument("--val-limit", type=int, help="at most this many validation images")
@@ -313,9 +320,10 @@ def build_parser():
 def main(argv=None):
     args = parse_quietly(build_parser(), argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in ALL_FORMATS]
     if bad:
-        print(f"error: unknown format(s) {bad}; known: {', '.join(FORMATS)}", file=sys.stderr)
+        print(f"error: unknown format(s) {bad}; known: {', '.join(ALL_FORMATS)}",
+              file=sys.stderr)
         return 2
     try:
         import tensorflow  # noqa: F401
@@ -329,7 +337,7 @@ def main(argv=None):
         report = export(args.model, args.output, args.dataset, args.data_dir, formats,
                         args.calibration_size, args.val_limit, args.float_tolerance,
                         args.min_agreement)
-    except (ValueError, DataError, FileNotFoundError) as err:
+    except (ValueError, DataError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:

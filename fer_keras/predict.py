@@ -178,7 +178,7 @@ def build_parser():
     p.add_argument("--model", required=True, help="artifact path or published model name")
     p.add_argument("--models-dir", help="folder of published models (default: "
                                         "$FER_KERAS_MODELS, else saved_models/)")
-    p.add_argument("--format", choices=("keras", "saved_model", "tflite"),
+    p.add_argument("--format", choices=("keras", "saved_model", "tflite", "onnx"),
                    help="which artifact of a folder to load")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images / videos here")
     p.add_argument("--heatmap", action="store_true",

@@ -5,6 +5,7 @@ another working directory, with no checkout, `saved_models/` or `$FER_KERAS_MODE
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -41,9 +42,14 @@ def run(args, **kwargs):
 def test_wheel_installed_elsewhere_carries_the_fer2013_model(tmp_path):
     wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
     work.mkdir()
+    # A clean copy of the sources: no stale build/ of the checkout, no saved_models/ to lean on.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".venv*", "runs", "studies",
+        "saved_models", "notebooks", "docs", "tests"))
     # Offline when setuptools is at hand; otherwise pip fetches it into an isolated build env.
     isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
-    run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(wheels),
+    run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(wheels),
          *isolation])
     wheel = next(wheels.glob("fer_keras-*.whl"))
     assert wheel.stat().st_size < 12e6

@@ -1,6 +1,7 @@
 """From a path or a published name to a callable model with its class names and training set.
 
-Accepted: a `.keras` file, a SavedModel folder, a `.tflite` file, a fold folder (`fold_K/` with
+Accepted: a `.keras` file (or `.weights.h5` beside a `model_info.json`), a SavedModel folder, a
+`.tflite` or `.onnx` file, a fold folder (`fold_K/` with
 `model.keras`, `saved_model/`, `metrics.json`), a run folder (its lowest `fold_K` unless `fold`
 is given), or an export folder (`python -m fer_keras.export` output, with `model_info.json`).
 Class names are taken, in order, from the SavedModel's embedded `class_names` signature, a
@@ -19,10 +20,10 @@ from fer_keras import pretrained
 
 MODELS_ENV = pretrained.MODELS_ENV
 INFO_FILE = "model_info.json"
-FORMATS = ("keras", "saved_model", "tflite")
+FORMATS = ("keras", "saved_model", "tflite", "onnx")
 # Names inside a folder, per format, in order of preference.
 _DIR_FILES = {"keras": ("model.keras", "model.weights.h5"), "saved_model": ("saved_model",),
-              "tflite": ("model_float32.tflite", "model.tflite")}
+              "tflite": ("model_float32.tflite", "model.tflite"), "onnx": ("model.onnx",)}
 
 
 @dataclasses.dataclass
@@ -67,10 +68,10 @@ def resolve_artifact(path, format=None, fold=None):
         raise ValueError(f"{path}: no such file or folder")
     if path.is_file():
         kind = "keras" if path.name.endswith(pretrained.WEIGHT_SUFFIXES) else \
-            {".tflite": "tflite"}.get(path.suffix)
+            {".tflite": "tflite", ".onnx": "onnx"}.get(path.suffix)
         if kind is None:
-            raise ValueError(f"{path}: not a model (expected .keras, .weights.h5, .tflite, a SavedModel, "
-                             "a fold, run or export folder)")
+            raise ValueError(f"{path}: not a model (expected .keras, .weights.h5, .tflite, "
+                             ".onnx, a SavedModel, a fold, run or export folder)")
         return path, kind
     if (path / "saved_model.pb").is_file():
         return path, "saved_model"
@@ -167,6 +168,11 @@ def load_model(path, format=None, fold=None, num_threads=None):
         predict, input_shape, keras_model = _load_keras(artifact)
     elif kind == "saved_model":
         predict, input_shape, embedded = _load_saved_model(artifact)
+    elif kind == "onnx":
+        from fer_keras.inference.onnx_model import ONNXRunner
+
+        runner = ONNXRunner(artifact, num_threads=num_threads)
+        predict, input_shape = runner, runner.input_shape
     else:
         from fer_keras.inference.tflite import TFLiteRunner
 
