@@ -1,12 +1,12 @@
 """Learning-curve figures name the splits they plot: a run's curves.png and the reproduction
-figures (mean over folds with a band, fer_keras.figures)."""
+figures (mean over folds with a band, fer_keras.reproduce.curves)."""
 
 import csv
 import math
 
 import pytest
 
-from fer_keras.figures import plot_mean_curves, read_curves
+from fer_keras.reproduce.curves import plot_mean_curves, read_curves
 from fer_keras.training.metrics import plot_history
 
 
@@ -30,8 +30,10 @@ def test_reproduction_curves_average_runs_and_skip_missing_splits(tmp_path):
              write_history(tmp_path / "b.csv", [0.7, 0.9], test=[0.6, 0.8]),
              write_history(tmp_path / "c.csv", ["", ""])]       # no validation split
     rows = read_curves(files, ("val_accuracy", "test_accuracy"))
-    assert {(r["run"], r["split"]) for r in rows} == {
-        (0, "validation"), (1, "validation"), (1, "test (reporting only)")}
+    assert {(r["run"], r["split"]) for r in rows} == {(0, "validation"), (1, "validation")}
+    no_val = write_history(tmp_path / "d.csv", ["", ""], test=[0.6, 0.8])
+    assert {r["split"] for r in read_curves([no_val], ("val_accuracy", "test_accuracy"))} == {
+        "test (reporting only)"}
     assert plot_mean_curves(files, tmp_path / "curves.png", "demo",
                             ("val_accuracy", "test_accuracy")) == 2
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

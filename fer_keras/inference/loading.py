@@ -59,6 +59,21 @@ def resolve_pretrained(name, models_dir=None):
     return pretrained.find_published(name, models_dir)
 
 
+def locate_model(model, models_dir=None):
+    """The path of `model`: an existing file or folder as it is, else a published model's folder.
+
+    Raises:
+        ValueError: neither; the message says which was looked for (a name with a folder
+            separator or a model suffix is taken as a path).
+    """
+    path = Path(model)
+    if path.exists():
+        return path
+    if os.sep in str(model) or "/" in str(model) or path.suffix in (".keras", ".tflite"):
+        raise ValueError(f"{model}: no such file or folder")
+    return resolve_pretrained(str(model), models_dir)
+
+
 def resolve_artifact(path, format=None, fold=None):
     """(artifact path, format) for any accepted path; ValueError saying what was expected."""
     path = Path(path)

@@ -19,6 +19,7 @@ from fer_keras.training.config import TrainConfig
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
+from fer_keras.training.weights import find_model_file, transfer_weights
 
 
 class TrainingDiverged(RuntimeError):
@@ -64,11 +65,10 @@ def train(config, verbose=1):
 
     from fer_keras.data import load_dataset, make_splits
 
-    overridden = getattr(config, "overridden", ())
     config = TrainConfig.from_dict(config.to_dict()).validate()
     run_dir = Path(config.output) if config.output else default_output(config)
     config.output = str(run_dir)
-    _log(verbose, config.describe(overridden),
+    _log(verbose, config.describe(),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
@@ -112,37 +112,11 @@ def build_model(config, ds):
     model = create_model(config.model, input_shape=(h, w, config.channels),
                          num_classes=ds.num_classes, **config.model_kwargs)
     if config.init:
-        source = keras.saving.load_model(_find_model_file(config.init), safe_mode=True)
+        source = keras.saving.load_model(find_model_file(config.init), safe_mode=True)
         copied = transfer_weights(source, model)
         if not copied:
             raise ValueError(f"--init {config.init}: no layer of it matches {config.model}")
     return model
-
-
-def _find_model_file(path, option="init"):
-    path = Path(path)
-    for candidate in (path, path / "model.keras", path / "fold_0" / "model.keras"):
-        if candidate.is_file() and candidate.suffix == ".keras":
-            return str(candidate)
-    raise ValueError(f"{option}: no model.keras at {path}")
-
-
-def transfer_weights(source, target):
-    """Copies weights layer by layer (same name, same shapes); returns the names copied.
-
-    A classifier with another class count keeps its fresh weights (fine-tuning across datasets).
-    """
-    by_name = {layer.name: layer for layer in source.layers}
-    copied = []
-    for layer in target.layers:
-        src = by_name.get(layer.name)
-        if src is None or not layer.weights:
-            continue
-        values = src.get_weights()
-        if [v.shape for v in values] == [tuple(w.shape) for w in layer.weights]:
-            layer.set_weights(values)
-            copied.append(layer.name)
-    return copied
 
 
 def _batches(config, ds, indices, epoch, drop_remainder=False):
@@ -487,8 +461,7 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     where = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}"
     title = f"{where}, {name})"  # the confusion matrix's split; the curves name their own
     artifacts.save_keras_model(model, fold_dir / "model.keras")
-    message = artifacts.export_saved_model(model, fold_dir / "saved_model",
-                                            ds.class_names)
+    message = artifacts.save_saved_model(model, fold_dir / "saved_model", ds.class_names)
     metrics["saved_model"] = None if message else "saved_model"
     if message:
         metrics.setdefault("notes", []).append(message)

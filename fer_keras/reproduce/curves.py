@@ -2,6 +2,8 @@
 
     plot_mean_curves(["runs/x/fold_0/history.csv", ...], "x-curves.png", "I-MobileNetV2, CK+")
 
+Used by `fer_keras.reproduce.figures` for the reproduction figures (docs/figures).
+
 One line per run (20 for ten folds and two seeds) hides the trend under a legend that covers the
 data; this draws the mean per epoch with a band of one standard deviation across runs
 (seaborn's ``lineplot``, ``errorbar="sd"``), one line per split, the legend outside the axes, and
@@ -15,18 +17,24 @@ SPLITS = {"val_accuracy": "validation", "accuracy": "training",
           "test_accuracy": "test (reporting only)"}
 
 
+def _value(text):
+    value = float(text) if text not in (None, "") else float("nan")
+    return None if value != value else value
+
+
 def read_curves(history_files, keys=("val_accuracy",)):
-    """Long-format rows {run, epoch, split, accuracy (%)} from history.csv files; runs without
-    a key (or with only empty / NaN values for it) add nothing for it."""
+    """Long-format rows {run, epoch, split, accuracy (%)} from history.csv files: per run, the
+    first of `keys` that has values (a run without validation, protocol option validation
+    "none", gives its test curve when it recorded one with --test-each-epoch)."""
     rows = []
     for run, path in enumerate(history_files):
         with open(Path(path)) as f:
-            for r in csv.DictReader(f):
-                for key in keys:
-                    value = float(r.get(key) or "nan")
-                    if value == value:
-                        rows.append({"run": run, "epoch": int(r["epoch"]) + 1,
-                                     "split": SPLITS.get(key, key), "accuracy (%)": 100 * value})
+            history = list(csv.DictReader(f))
+        key = next((k for k in keys if any(_value(r.get(k)) is not None for r in history)),
+                   None)
+        rows += [{"run": run, "epoch": int(r["epoch"]) + 1, "split": SPLITS.get(key, key),
+                  "accuracy (%)": 100 * _value(r[key])}
+                 for r in history if key and _value(r.get(key)) is not None]
     return rows
 
 
