@@ -43,6 +43,8 @@ import sys
 import tempfile
 import time
 
+from fer_keras.console import add_verbose_flag, parse_quietly
+
 DEFAULT_MODELS = ("i_mobilenetv2", "light_ntwrn", "keras_mobilenetv2")
 INPUT_SHAPE = (48, 48, 3)
 NUM_CLASSES = 7
@@ -433,7 +435,7 @@ def main(argv=None):
                         help="tiny widths, small batches, 2 repeats: a smoke test")
     parser.add_argument("--json", metavar="PATH", help="also write the JSON here ('-': stdout)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    args = parser.parse_args(argv)
+    args = parse_quietly(add_verbose_flag(parser), argv)
     from fer_keras.models import list_models
 
     unknown = [m for m in args.models if m not in list_models()]

@@ -20,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from fer_keras.console import add_verbose_flag, parse_quietly
 from fer_keras.inference.evaluation import evaluate_model, evaluate_run, find_fold_models
 from fer_keras.training.metrics import summary_table
 
@@ -43,7 +44,7 @@ def build_parser():
                    help="which artifact of a fold or run folder to load")
     p.add_argument("--plot", metavar="PATH", help="write the confusion matrix as a PNG here")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    return p
+    return add_verbose_flag(p)
 
 
 def _resolve_single(path, artifact, fold):
@@ -70,8 +71,7 @@ def _print_result(result, plot):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(build_parser(), argv)
     from fer_keras.data import DataError
     from fer_keras.inference.loading import locate_model
 

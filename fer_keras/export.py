@@ -21,10 +21,10 @@ Exit codes: 0 success, 1 a check failed, 2 bad input. The functions: `fer_keras.
 
 import argparse
 import json
-import os
 import sys
 
-from fer_keras.deployment.exporter import FORMATS, export
+from fer_keras.console import add_verbose_flag, parse_quietly
+from fer_keras.deployment.exporter import ALL_FORMATS, FORMATS, export
 
 __all__ = ["FORMATS", "build_parser", "export", "main", "pin_threads"]
 
@@ -50,7 +50,8 @@ def build_parser():
                                      "else synthetic)")
     p.add_argument("--data-dir", help="dataset folder (default: the run's)")
     p.add_argument("--formats", default=",".join(FORMATS),
-                   help=f"comma-separated subset of {','.join(FORMATS)}")
+                   help=f"comma-separated subset of {','.join(ALL_FORMATS)} (default: all but "
+                        "onnx, which needs pip install 'fer_keras[onnx]')")
     p.add_argument("--calibration-size", type=int, default=200,
                    help="training images for the int8 calibration")
     p.add_argument("--val-limit", type=int, help="at most this many validation images")
@@ -59,16 +60,16 @@ def build_parser():
                    help="least top-1 agreement of a quantised model with the Keras model")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow threads (latency)")
     p.add_argument("--json", action="store_true", help="print the report as JSON at the end")
-    return p
+    return add_verbose_flag(p)
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(build_parser(), argv)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in ALL_FORMATS]
     if bad:
-        print(f"error: unknown format(s) {bad}; known: {', '.join(FORMATS)}", file=sys.stderr)
+        print(f"error: unknown format(s) {bad}; known: {', '.join(ALL_FORMATS)}",
+              file=sys.stderr)
         return 2
     try:
         import tensorflow  # noqa: F401
@@ -82,7 +83,7 @@ def main(argv=None):
         report = export(args.model, args.output, args.dataset, args.data_dir, formats,
                         args.calibration_size, args.val_limit, args.float_tolerance,
                         args.min_agreement)
-    except (ValueError, DataError, FileNotFoundError) as err:
+    except (ValueError, DataError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:

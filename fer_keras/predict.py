@@ -6,7 +6,7 @@
     python -m fer_keras.predict 0 --model demo_imnv2 --max-frames 300     # webcam 0
 
 Prints one JSON object per line per face: `source`, `frame` (videos and webcams; null for
-images), `face` (0 = largest), `box` [x, y, w, h], `crop_box`, `label`, `score`,
+images), `face` (0 = largest), `box` [x, y, w, h], `crop_box`, `detector`, `label`, `score`,
 `probabilities`. An unreadable file or a frame without a face gets a one-line message on stderr,
 never a traceback. `--model` is a path (any artifact `Predictor.load` accepts) or the name of a
 published model (`saved_models/`, `$FER_KERAS_MODELS` or `--models-dir`). `--annotate DIR`
@@ -19,15 +19,19 @@ import argparse
 import os
 import sys
 
+from fer_keras.console import add_verbose_flag, parse_quietly
+from fer_keras.inference.detectors import DETECTORS
 from fer_keras.inference.sources import expand_inputs, predict_image, predict_stream
 
 
-def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None):
+def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
+                   detector="haar"):
     """A Predictor from a path, else from a published model name (`loading.locate_model`)."""
-    from fer_keras.inference import HaarFaceDetector, Predictor
+    from fer_keras.inference import Predictor
+    from fer_keras.inference.detectors import make_detector
     from fer_keras.inference.loading import locate_model
 
-    detector = HaarFaceDetector(min_size=min_face) if min_face else None
+    detector = make_detector(detector, min_size=min_face)
     return Predictor.load(locate_model(model, models_dir), format=format, detector=detector,
                           crop_scale=crop_scale)
 
@@ -40,29 +44,33 @@ def build_parser():
     p.add_argument("--model", required=True, help="artifact path or published model name")
     p.add_argument("--models-dir", help="folder of published models (default: "
                                         "$FER_KERAS_MODELS, else saved_models/)")
-    p.add_argument("--format", choices=("keras", "saved_model", "tflite"),
+    p.add_argument("--format", choices=("keras", "saved_model", "tflite", "onnx"),
                    help="which artifact of a folder to load")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images / videos here")
     p.add_argument("--heatmap", action="store_true",
                    help="Grad-CAM overlay on annotated output (needs the Keras artifact)")
     p.add_argument("--max-faces", type=int, help="largest N faces per image or frame")
-    p.add_argument("--min-face", type=int, help="smallest face side in pixels (default 60)")
+    p.add_argument("--min-face", type=int,
+                   help="smallest face side in pixels (default: haar 60, mtcnn 20)")
+    p.add_argument("--detector", choices=DETECTORS, default="haar",
+                   help="face detector: haar (OpenCV, default) or mtcnn (pip install "
+                        "'fer_keras[mtcnn]'; finds rotated and small faces, slower)")
     p.add_argument("--crop-scale", type=float, help="override the training set's crop scale")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
     p.add_argument("--max-frames", type=int, help="video / webcam: stop after N frames")
-    return p
+    return add_verbose_flag(p)
 
 
 def main(argv=None, out=None, err=None):
     out, err = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = parse_quietly(build_parser(), argv)
     if args.every < 1:
         err.write(f"error: --every must be >= 1, got {args.every}\n")
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
-                                   args.min_face)
+                                   args.min_face, args.detector)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")
         return 2

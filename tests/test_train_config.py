@@ -55,7 +55,7 @@ def test_cli_help_shows_presets():
 @pytest.mark.parametrize("args, message", [
     (("--model", "nope"), "nope"),
     (("--dataset", "ckplus", "--data-dir", "/nonexistent/ckplus"), "not found"),
-    (("--dataset", "ckplus"), "needs data_dir"),
+    (("--dataset", "ckplus"), "needs --data-dir"),
     (("--fold", "7", "--epochs", "1", "--model-kwargs", '{"alpha": 0.35}'), "fold 7"),
 ])
 def test_cli_errors_are_one_line(tmp_path, args, message):

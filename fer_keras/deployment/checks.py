@@ -50,7 +50,7 @@ def tflite_entry(path, fmt):
 
 def passed(fmt, entry, float_tolerance, min_agreement):
     """Whether a format's entry passes: float formats match, quantised ones mostly agree."""
-    if fmt in ("saved_model", "float32"):
+    if fmt in ("saved_model", "float32", "onnx"):
         ok = entry["max_abs_diff"] <= float_tolerance and entry["agreement"] >= 0.99
     else:
         ok = entry["agreement"] >= min_agreement

@@ -18,6 +18,7 @@ from fer_keras.deployment.checks import (
 from fer_keras.deployment.tflite_convert import TFLITE_FILES, TFLITE_MODES
 
 FORMATS = ("saved_model",) + TFLITE_MODES
+ALL_FORMATS = FORMATS + ("onnx",)  # onnx on request: needs fer_keras[onnx]
 
 
 def load_split_images(dataset=None, data_dir=None, info=None, channels=3, split="val",
@@ -62,8 +63,11 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
     write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
     for fmt in formats:
         t0 = time.time()
-        entry = job.saved_model_entry() if fmt == "saved_model" else job.tflite_entry(
-            fmt, calibration_size)
+        if fmt == "onnx":
+            entry = job.onnx_entry()
+        else:
+            entry = job.saved_model_entry() if fmt == "saved_model" else job.tflite_entry(
+                fmt, calibration_size)
         entry["export_s"] = round(time.time() - t0, 1)
         entry["passed"] = passed(fmt, entry, float_tolerance, min_agreement)
         job.report["formats"][fmt] = entry
@@ -143,6 +147,13 @@ class _Job:
         path = self.output / TFLITE_FILES[fmt]
         path.write_bytes(convert_tflite(self.saved_dir, fmt, self.representative))
         return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
+
+    def onnx_entry(self):
+        from fer_keras.inference.onnx_model import ONNX_FILE, ONNXRunner, export_onnx
+
+        path = export_onnx(self.model, self.output / ONNX_FILE)
+        entry = {"file": path.name, "size_bytes": path.stat().st_size}
+        return self._measure(ONNXRunner(path, num_threads=1), entry)
 
     def finish(self):
         from fer_keras.inference.faces import crop_scale_for

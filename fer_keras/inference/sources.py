@@ -62,7 +62,7 @@ def annotate(frame_bgr, records, heatmap=False):
 def _emit(records, source, frame, stream):
     for k, rec in enumerate(records):
         row = {"source": str(source), "frame": frame, "face": k,
-               **{key: rec[key] for key in ("box", "crop_box", "label", "score",
+               **{key: rec[key] for key in ("box", "crop_box", "detector", "label", "score",
                                            "probabilities")}}
         stream.write(json.dumps(row) + "\n")
     stream.flush()

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from fer_keras.models.table import format_markdown, model_table
+from fer_keras.console import add_verbose_flag, parse_quietly
 
 
 def main(argv=None):
@@ -14,7 +14,9 @@ def main(argv=None):
     parser.add_argument("--input-shape", default="48,48,3", help="H,W,C (default 48,48,3)")
     parser.add_argument("--num-classes", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
-    args = parser.parse_args(argv)
+    args = parse_quietly(add_verbose_flag(parser), argv)
+    from fer_keras.models.table import format_markdown, model_table
+
     try:
         shape = tuple(int(v) for v in args.input_shape.split(","))
         rows = model_table(args.models, shape, args.num_classes)

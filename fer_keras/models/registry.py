@@ -74,9 +74,11 @@ def get_entry(name):
     return entries[name]
 
 
-def create_model(name, **kwargs):
+def create_model(name, weights=None, **kwargs):
     """Builds the registered model ``name``; keyword arguments override its defaults.
 
-    Example: ``create_model("i_mobilenetv2", input_shape=(48, 48, 1), num_classes=7)``.
+    ``weights``: None, a published model's dataset or name, or a ``.keras`` / ``.weights.h5``
+    path (:mod:`fer_keras.pretrained`). Example:
+    ``create_model("i_mobilenetv2", input_shape=(48, 48, 1), num_classes=7)``.
     """
-    return get_entry(name).build(**kwargs)
+    return get_entry(name).build(weights=weights, **kwargs)

@@ -96,8 +96,8 @@ PRESETS = preset_family(FAMILY, {
     "imagefolder": dict(_SETUP, epochs=350, batch_size=32),
 }, {
     "fer2013": "I-MobileNetV2, FER2013 paragraph (weighting factor 5e-4 = coupled weight decay)",
-    "ckplus": "I-MobileNetV2, CK+ paragraph (150 'iterations' read as epochs; FER2013's decay "
-              "kept)",
+    "ckplus": "I-MobileNetV2, CK+ paragraph (150 'iterations' read as epochs; FER2013's weight "
+              "decay 5e-4 kept; neither paragraph decays the learning rate)",
     "jaffe": "not in the paper: its CK+ setup (a small lab dataset like JAFFE)",
     "imagefolder": "not in the paper: its FER2013 setup",
 })

@@ -1,6 +1,5 @@
 """The papers' figures drawn from the runs: confusion matrices and validation curves."""
 
-import csv
 from pathlib import Path
 
 from fer_keras.reproduce.runs import collect
@@ -26,45 +25,23 @@ def figures(study_dirs, folder):
                          f"(figures/{stem}-curves.png) |")
     if not lines:
         return []
-    return (["## Figures (confusion matrices summed over folds; validation curves per fold)", "",
+    return (["## Figures (confusion matrices summed over folds; validation curves: mean ± sd "
+             "over folds and seeds)", "",
              "| study | dataset | row | protocol | | |", "|---|---|---|---|---|---|"]
             + lines + [""])
 
 
 def _figure_pair(metrics, folder, stem, what):
     """STEM-cm.png (confusion matrix summed over the runs) and STEM-curves.png (validation
-    accuracy per epoch, one line per run) in `folder`."""
+    accuracy per epoch, or test for runs without validation: mean and sd band over the runs,
+    `fer_keras.reproduce.curves`) in `folder`."""
     import numpy as np
 
-    from fer_keras.training.metrics import _pyplot, plot_confusion_matrix
+    from fer_keras.reproduce.curves import plot_mean_curves
+    from fer_keras.training.metrics import plot_confusion_matrix
 
     matrix = np.sum([m["confusion_matrix"] for m in metrics], axis=0)
-    seeds = len({m["seed"] for m in metrics}) > 1
     title = f"{what} ({len(metrics)} run(s), {metrics[0]['split']})"
     plot_confusion_matrix(matrix, metrics[0]["class_names"], folder / f"{stem}-cm.png", title)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    column = "val_accuracy"
-    for m in metrics:
-        with open(Path(m["_run"]) / "history.csv") as f:
-            rows = list(csv.DictReader(f))
-        # without validation (protocol option validation "none", val_accuracy NaN): the test
-        # curve, when the run recorded it (--test-each-epoch)
-        column = "val_accuracy" if any(_number(r.get("val_accuracy")) is not None
-                                       for r in rows) else "test_accuracy"
-        rows = [r for r in rows if _number(r.get(column)) is not None]
-        ax.plot([int(r["epoch"]) + 1 for r in rows], [100 * float(r[column]) for r in rows],
-                label=f"fold {m['fold']}" + (f", seed {m['seed']}" if seeds else ""))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(("validation" if column == "val_accuracy" else "test") + " accuracy (%)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(folder / f"{stem}-curves.png", dpi=100)
-    plt.close(fig)
-
-
-def _number(text):
-    """The float in a history.csv cell, or None for an empty or NaN cell."""
-    value = float(text) if text not in (None, "") else float("nan")
-    return None if value != value else value
+    plot_mean_curves([Path(m["_run"]) / "history.csv" for m in metrics],
+                     folder / f"{stem}-curves.png", what, ("val_accuracy", "test_accuracy"))

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from fer_keras.console import add_verbose_flag, parse_quietly
 from fer_keras.presets import PRESET_FIELDS
 from fer_keras.training.config import AUTO, TrainConfig, allowed_values
 
@@ -24,10 +25,10 @@ EPILOG = """presets (family/dataset; override any value with its flag):
 flags given beside it override its fields.
 
 Run folder: OUTPUT/config.json, OUTPUT/fold_K/{{model.keras, saved_model/, metrics.json,
-history.csv, curves.png, confusion_matrix.png, logs/, checkpoint.npz}}; OUTPUT/summary.md over
-folds. Default OUTPUT: runs/DATASET-MODEL-PROTOCOL-seedSEED."""
+history.csv, curves.png, confusion_matrix.png, logs/, checkpoint.npz}}; with more than one
+fold also OUTPUT/summary.md over the folds. Default OUTPUT: runs/DATASET-MODEL-PROTOCOL-seedSEED."""
 # Parser destinations that are not TrainConfig fields.
-_NOT_FIELDS = ("config", "quiet")
+_NOT_FIELDS = ("config", "quiet", "verbose")
 
 
 def bool_or_auto(text):
@@ -117,7 +118,7 @@ def build_parser():
             target.add_argument(all_flag[0], action="store_const", const=None, dest=field.name,
                                 help=all_flag[1])
     p.add_argument("--quiet", action="store_true", help="no configuration, progress or epochs")
-    return p
+    return add_verbose_flag(p)
 
 
 def config_from_args(args):
@@ -135,8 +136,13 @@ def config_from_args(args):
 
 def main(argv=None):
     """Runs the command line; returns the exit status (0 done, 2 bad input, 3 diverged)."""
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = parse_quietly(build_parser(), argv)
+    dataset = args.dataset or "synthetic"
+    if not args.config and dataset != "synthetic" and not args.data_dir:  # before heavy imports
+        print(f"error: --dataset {dataset} needs --data-dir, the dataset's folder as "
+              f"downloaded, e.g. --data-dir data/{dataset} (layouts: docs/data.md); "
+              "--dataset synthetic needs none", file=sys.stderr)
+        return 2
     from fer_keras.data import DataError
 
     try:

@@ -440,7 +440,8 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
         metrics.setdefault("notes", []).append(
             "the protocol has no test examples: these are validation figures, the split the best "
             "epoch was chosen on")
-    title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
+    where = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}"
+    title = f"{where}, {name})"  # the confusion matrix's split; the curves name their own
     artifacts.save_keras_model(model, fold_dir / "model.keras")
     message = artifacts.save_saved_model(model, fold_dir / "saved_model", ds.class_names)
     metrics["saved_model"] = None if message else "saved_model"
@@ -449,7 +450,7 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
         _log(verbose, message)
     plot_confusion_matrix(measured["confusion_matrix"], ds.class_names,
                           fold_dir / "confusion_matrix.png", title)
-    plot_history(state["history"], fold_dir / "curves.png", title)
+    plot_history(state["history"], fold_dir / "curves.png", f"{where})")
     artifacts.write_json(fold_dir / "metrics.json", metrics)
     _log(verbose, f"fold {split.fold}: {name} accuracy {metrics['accuracy']:.4f}, balanced "
                   f"{metrics['balanced_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
