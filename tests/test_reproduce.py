@@ -160,6 +160,11 @@ def _metrics(accuracy, seed=0, fold=0, split="test", trained=10, configured=10, 
 
 
 def _write(study, run, metrics):
+    """STUDY/RUN/fold_K/metrics.json; a RUN named DATASET-MODEL-PROTOCOL-seedS gets that identity
+    in the file (the report reads it from there, never from the folder's name)."""
+    parts = run.rsplit("-seed", 1)[0].split("-")
+    if len(parts) == 3 and "-seed" in run:
+        metrics = {**dict(zip(("dataset", "model", "protocol"), parts)), **metrics}
     path = study / run / f"fold_{metrics['fold']}" / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics))
@@ -241,7 +246,8 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
                        "--rows i_mobilenetv2 --epochs 150 --seeds 0 1`")
     # A time-limited run: "trained of configured" epochs, and the full budget in the command.
     limited = rows["Mobilenetv2"]
-    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-", "3 of 10"]
+    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-",
+                                                 "3 of 10; paper budget 150"]
     assert limited[5].endswith("--rows mobilenetv2 --epochs 10`")
     for label in ("Mobilenetv2(0.75)", "Mobilenetv2(0.75) + SE", "Mobilenetv2(0.75) + RFF"):
         assert rows[label][1:4] == ["-", "-", "not run"], label
@@ -300,8 +306,7 @@ def test_main_list_and_report(studies, tmp_path, capsys):
     one, two = map(str, studies)
     assert reproduce.main(["report", "--study", one, two]) == 0
     printed = capsys.readouterr().out
-    assert printed == (reproduce.REPORT_INTRO.format(studies=f"{one} {two}",
-                                                     budget=reproduce.budget_table([one, two]))
+    assert printed == (reproduce.intro([one, two])
                        + f"## Runs in `{one}`\n\n" + report([one]) + "\n"
                        + f"## Runs in `{two}`\n\n" + report([two]) + "\n\n")
     target = tmp_path / "reproduction.md"
@@ -325,12 +330,12 @@ def test_summary_holds_each_papers_own_model_and_counts_the_ablation_rows(studie
     rows = [line for line in lines if line.startswith("| i_mobilenetv2") or
             line.startswith("| light_ntwrn")]
     assert rows == [
-        "| i_mobilenetv2, ckplus | 95.96 | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
+        "| i_mobilenetv2, ckplus | 95.96 | - | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
         "79.00 ± 9.42 (3 folds) (`subject_kfold`) | 150 | "
         "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs) | "
         "`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus "
         "--rows i_mobilenetv2 --epochs 150 --seeds 0 1` |",
-        f"| light_ntwrn, jaffe | 95.21 | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
+        f"| light_ntwrn, jaffe | 95.21 | - | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
         "120/300 of 300 | CPU (2 cores), tensorflow | `python -m fer_keras.reproduce run --table "
         "lntwrn_table5 --dataset jaffe --rows light_ntwrn --epochs 300` |"]
     # Ablation rows with runs: Table 2's MobileNetV2 on CK+ paper_imnv2 and 0.75 on FER2013.
@@ -378,7 +383,7 @@ FAKE_TRAIN = textwrap.dedent("""
 
 def test_run_jobs_runs_unfinished_folds_and_sorts_the_outcomes(tmp_path, monkeypatch):
     real = reproduce.train_command
-    monkeypatch.setattr(reproduce, "train_command", lambda config, fold, time_limit=None: [
+    monkeypatch.setattr(reproduce.runner, "train_command", lambda config, fold, time_limit=None: [
         sys.executable, "-c", FAKE_TRAIN, *real(config, fold, time_limit)[3:]])
 
     def config(name):
@@ -408,7 +413,7 @@ def test_run_jobs_starts_folds_fold_major(tmp_path, monkeypatch):
     a, b = (resolve_config("synthetic", "i_mobilenetv2", output=str(tmp_path / name), epochs=2)
             for name in ("a", "b"))
     started = []  # (run folder, fold) of each process, in start order; each "fails" at once
-    monkeypatch.setattr(reproduce.subprocess, "Popen", lambda args, **kw: started.append(
+    monkeypatch.setattr(reproduce.runner.subprocess, "Popen", lambda args, **kw: started.append(
         (Path(args[args.index("--config") + 1]).parent, int(args[args.index("--fold") + 1]))) or
         _Finished())
     reproduce.run_jobs([(a, 0), (a, 1), (a, 2), (b, 0), (b, 1)])
@@ -490,7 +495,7 @@ def _check_study(data_root, study, capsys):
 
 def test_run_trains_a_fold_through_the_train_command(tmp_path, data_root, monkeypatch, capsys):
     real = reproduce.train_command
-    monkeypatch.setattr(reproduce, "train_command", lambda config, fold, time_limit=None: [
+    monkeypatch.setattr(reproduce.runner, "train_command", lambda config, fold, time_limit=None: [
         sys.executable, "-c", TINY_MODEL_TRAIN, *real(config, fold, time_limit)[3:]])
     study = tmp_path / "study"
     args = RUN_ARGS + ["--data-root", str(data_root), "--study", str(study)]
