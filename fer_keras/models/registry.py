@@ -78,5 +78,9 @@ def create_model(name, **kwargs):
     """Builds the registered model ``name``; keyword arguments override its defaults.
 
     Example: ``create_model("i_mobilenetv2", input_shape=(48, 48, 1), num_classes=7)``.
+    A keyword the builder does not take is a ValueError naming it and the accepted ones.
     """
+    from fer_keras.models.kwargs import check_model_kwargs
+
+    check_model_kwargs(name, kwargs, shape_args=True)
     return get_entry(name).build(**kwargs)
