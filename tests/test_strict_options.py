@@ -62,3 +62,10 @@ def test_model_kwargs_of_a_keras_application_baseline():
                                          "classifier_activation.*alpha"):
         check_model_kwargs("keras_mobilenetv2", {"alpah": 0.35})
     check_model_kwargs("i_mobilenetv2", {"input_shape": (8, 8, 1)}, shape_args=True)
+
+
+def test_create_model_refuses_a_misspelt_keyword_before_building():
+    from fer_keras.models import create_model
+
+    with pytest.raises(ValueError, match="unknown option 'alpah' for model 'i_mobilenetv2'"):
+        create_model("i_mobilenetv2", input_shape=(32, 32, 3), num_classes=7, alpah=0.35)

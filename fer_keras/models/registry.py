@@ -78,7 +78,11 @@ def create_model(name, weights=None, **kwargs):
     """Builds the registered model ``name``; keyword arguments override its defaults.
 
     ``weights``: None, a published model's dataset or name, or a ``.keras`` / ``.weights.h5``
-    path (:mod:`fer_keras.pretrained`). Example:
+    path (:mod:`fer_keras.pretrained`). A keyword the builder does not take is a ValueError
+    naming it and the accepted ones. Example:
     ``create_model("i_mobilenetv2", input_shape=(48, 48, 1), num_classes=7)``.
     """
+    from fer_keras.models.kwargs import check_model_kwargs
+
+    check_model_kwargs(name, kwargs, shape_args=True)
     return get_entry(name).build(weights=weights, **kwargs)
