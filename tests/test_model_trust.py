@@ -37,7 +37,7 @@ def test_a_file_writing_saved_model_is_refused_unless_trusted(tmp_path, capsys):
     with pytest.raises(trust.UntrustedSavedModel, match="WriteFile.*--trust-saved-model"):
         load_model(saved)
     with pytest.raises(trust.UntrustedSavedModel):
-        evaluate.load_predictor(saved)
+        evaluate.evaluate_model(saved, dataset="synthetic")
     from fer_keras import predict
 
     code = predict.main([str(tmp_path), "--model", str(saved)])

@@ -80,6 +80,29 @@ def read_for_resume(path, recover_from=None):
         raise
 
 
+def open_fold(config, fold_dir):
+    """(saved, finished): the fold's read checkpoint (None without one) and, when the fold is
+    finished, its metrics.json as a dict (else None).
+
+    `saved["changes"]` lists what `config` changes on resume (`resume_rules.check_fold_state`:
+    `--extend`, a learning rate after a divergence); a fold with changes is not finished.
+
+    Raises:
+        ValueError: the checkpoint belongs to a run with another configuration, or it is
+            corrupt (`CorruptCheckpoint`, unless `config.recover_from`).
+    """
+    from fer_keras.training import resume_rules
+
+    saved = read_for_resume(Path(fold_dir) / FILENAME, config.recover_from)
+    if saved is not None:
+        saved["changes"] = resume_rules.check_fold_state(saved["state"], config, fold_dir)
+    metrics_path = Path(fold_dir) / "metrics.json"
+    if (saved is not None and metrics_path.exists() and not saved["changes"]
+            and saved["state"]["epochs_done"] == config.epochs):
+        return saved, json.loads(metrics_path.read_text())
+    return saved, None
+
+
 def restore(model, checkpoint):
     """Assigns a read checkpoint's model and optimizer state (the optimizer must be built)."""
     for name, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):

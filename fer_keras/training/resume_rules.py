@@ -5,7 +5,8 @@ later call on the folder resumes it only when its whole resolved configuration i
 these exceptions (docs/training.md, "Resuming"):
 
 - bookkeeping that does not change what is trained: `output`, `folds` (which folds this call
-  runs), `time_limit`, `engine`, `recover_from`, `extend`, `preset` (the preset's name);
+  runs), `time_limit`, `engine`, `models_together`, `recover_from`, `extend`, `preset` and
+  `overridden` (where the values came from);
 - `epochs` larger than before, with `extend=True` (`--extend`): a finished or stopped run is
   continued to the new length (recorded in metrics.json's `resume_changes`);
 - with `recover_from`, only the epochs rule applies here: `recover.check_compatible` compares
@@ -26,7 +27,8 @@ from pathlib import Path
 from fer_keras.training.config import TrainConfig
 
 # `preset` only names where the values came from; the values themselves are compared.
-BOOKKEEPING = ("output", "folds", "time_limit", "engine", "recover_from", "extend", "preset")
+BOOKKEEPING = ("output", "folds", "time_limit", "engine", "models_together", "recover_from",
+               "extend", "preset", "overridden")
 DIVERGED_NAME = "diverged.json"
 SUMMARY_NAMES = ("summary.json", "summary.md")
 
