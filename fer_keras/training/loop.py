@@ -14,15 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import artifacts, checkpoint, recover
+from fer_keras.training import artifacts, checkpoint, recover, tf_fit
 from fer_keras.training.config import TrainConfig
+from fer_keras.training.divergence import TrainingDiverged, raise_diverged  # noqa: F401
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 @dataclasses.dataclass
@@ -250,8 +247,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         model = build_model(config, ds)
         trainer = logits_model(model)
         drop_remainder = bool(jit) and len(split.train) > config.batch_size
-        steps = (len(split.train) // config.batch_size if drop_remainder
-                 else -(-len(split.train) // config.batch_size))
+        steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
         trainer.compile(optimizer=make_optimizer(config, steps),
                         loss=keras.losses.SparseCategoricalCrossentropy(
                             from_logits=trainer is not model),
@@ -320,16 +316,18 @@ def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_
 
     start = time.perf_counter()
     lr = current_learning_rate(trainer.optimizer)
-    steps = (len(split.train) // config.batch_size if drop_remainder
-             else -(-len(split.train) // config.batch_size))
+    steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                disable=not verbose, leave=False, file=sys.stderr)
     try:
-        if _fit_backend():
+        if tf_fit.use_tf_fit(config):  # engine "fit" (or "auto" on TensorFlow)
+            loss, acc = tf_fit.fit_epoch(trainer, config, ds, split.train, epoch, weights,
+                                         ckpt_path, lr, bar, drop_remainder)
+        elif _fit_backend():
             loss, acc = _fit_epoch(trainer, config, ds, split, epoch, weights, steps,
                                    drop_remainder, bar)
             if not np.isfinite(loss):
-                _diverged(loss, epoch, None, ckpt_path, lr)
+                raise_diverged(loss, epoch, ckpt_path, lr)
         else:
             loss, acc = _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder,
                                     bar, ckpt_path, lr)
@@ -354,21 +352,12 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
         sw = None if weights is None else weights[y].astype(np.float32)
         loss, acc = train_step(trainer, x, y, sw)
         if not np.isfinite(loss):
-            _diverged(loss, epoch, step, ckpt_path, lr)
+            raise_diverged(loss, epoch, ckpt_path, lr, step)
         n = len(y)
         total_loss, total_acc, seen = total_loss + loss * n, total_acc + acc * n, seen + n
         bar.update(1)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{total_acc / seen:.3f}")
     return total_loss / seen, total_acc / seen
-
-
-def _diverged(loss, epoch, step, ckpt_path, lr):
-    kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
-            if ckpt_path.exists() else "no epoch finished, so there is no checkpoint")
-    where = f"epoch {epoch + 1}" + ("" if step is None else f", batch {step + 1}")
-    raise TrainingDiverged(
-        f"loss became {loss} at {where}; training stopped and {kept}. Lower the learning rate "
-        f"(now {lr:.3g}) or check the data.")
 
 
 def _fit_backend():
