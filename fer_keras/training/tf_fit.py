@@ -29,12 +29,13 @@ import numpy as np
 from fer_keras.training.divergence import raise_diverged
 
 # Optimizer steps per compiled call. 8 keeps a CK+ epoch (40 steps at batch 20) at five calls and
-# the progress bar alive on FER2013 (897 steps at batch 32); measured on this CPU, larger values
-# gain nothing there (docs/performance.md, "Training throughput").
+# the progress bar alive on FER2013 (897 steps at batch 32). Not tuned: on this CPU a step costs
+# about 100 ms, against well under 1 ms of Python per call; a GPU may want more.
 STEPS_PER_EXECUTION = 8
-# Engine "auto" takes "fit" on TensorFlow: measured on this CPU at least as fast as the loop
-# (docs/performance.md, "Training throughput").
-AUTO_PREFERS_FIT = True
+# Engine "auto" takes "fit" on TensorFlow only where it was measured at least as fast as the loop;
+# on this shared CPU that was not shown (docs/performance.md, "Training throughput"), so "auto"
+# stays "loop" on TensorFlow.
+AUTO_PREFERS_FIT = False
 
 
 def use_tf_fit(config):
