@@ -47,6 +47,9 @@ def main(argv=None):
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--data-dir", default=None, help="the folder as downloaded")
     p.add_argument("--protocol", default=None, help="default: the dataset's leakage-free one")
+    p.add_argument("--protocol-options", type=json.loads, default={}, metavar="JSON",
+                   help="protocol options as a JSON object, e.g. "
+                        "'{\"split_level\": \"frame\", \"validation\": \"none\"}'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-bad", action="store_true", help="skip bad files and report each one")
     p.add_argument("--drop-duplicates", action="store_true",
@@ -64,7 +67,7 @@ def main(argv=None):
             warnings.simplefilter("always")
             ds = load_dataset(args.dataset, args.data_dir, **options)
             splits = make_splits(ds, args.protocol, seed=args.seed,
-                                 drop_duplicates=args.drop_duplicates)
+                                 drop_duplicates=args.drop_duplicates, **args.protocol_options)
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
         summary = summarize(ds, splits)

@@ -44,6 +44,32 @@ def _carve_val(ds, train, seed, fraction=0.1, note=True):
     return train[~mask], train[mask], [how] if note else []
 
 
+VALIDATION = ("carve", "none")
+SPLIT_LEVELS = ("sequence", "frame")
+
+
+def _choice(option, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"protocol option {option}={value!r} is not one of {allowed}")
+    return value
+
+
+def _without_validation(splits, validation):
+    """`validation="none"`: each split's validation examples go back to its training side.
+
+    The papers train on their whole training side (I-MobileNetV2: "the training set (882 frames)
+    of CK+"); with no validation split no epoch can be selected, so a run reports its last epoch.
+    """
+    if _choice("validation", validation, VALIDATION) == "carve":
+        return splits
+    for s in splits:
+        s.notes.append(f"validation 'none': the {len(s.val)} validation examples were returned to "
+                       "training; no epoch selection (the last epoch is reported)")
+        s.train, s.val = np.sort(np.concatenate([s.train, s.val])), s.val[:0]
+        s.notes[:] = [n for n in s.notes if not n.startswith("validation carved")]
+    return splits
+
+
 def _official(ds, seed, **_):
     if ds.usage is None:
         raise ValueError("protocol 'official' needs FER2013 usage (Training/PublicTest/PrivateTest)")
@@ -75,7 +101,7 @@ def _kfold_groups(ds, k, seed):
     return fold_of[inverse]
 
 
-def _subject_kfold(ds, seed, num_folds=10, **_):
+def _subject_kfold(ds, seed, num_folds=10, validation="carve", **_):
     if ds.subjects is None:
         raise ValueError(f"protocol 'subject_kfold' needs subject IDs; {ds.name} has none")
     fold = _kfold_groups(ds, num_folds, seed)
@@ -88,10 +114,10 @@ def _subject_kfold(ds, seed, num_folds=10, **_):
             idx[fold == k], "subject_kfold",
             [f"{num_folds} subject-independent folds; validation carved from training subjects "
              "(those of the next fold)"]))
-    return splits
+    return _without_validation(splits, validation)
 
 
-def _loso(ds, seed, **_):
+def _loso(ds, seed, validation="carve", **_):
     if ds.subjects is None:
         raise ValueError(f"protocol 'loso' needs subject IDs; {ds.name} has none")
     subjects = np.unique(ds.subjects)
@@ -107,10 +133,10 @@ def _loso(ds, seed, **_):
             idx[ds.subjects == s], "loso",
             ["leave one subject out; validation carved from training subjects (the next "
              "subject in the seeded order)"]))
-    return splits
+    return _without_validation(splits, validation)
 
 
-def _holdout(ds, seed, test_fraction=0.2, val_fraction=0.1, **_):
+def _holdout(ds, seed, test_fraction=0.2, val_fraction=0.1, validation="carve", **_):
     """Single split; by subject where subjects exist, else stratified by class."""
     idx = np.arange(len(ds))
     rng = _rng(seed, 3)
@@ -126,42 +152,68 @@ def _holdout(ds, seed, test_fraction=0.2, val_fraction=0.1, **_):
             test_mask[rng.permutation(members)[: int(round(len(members) * test_fraction))]] = True
         note = "holdout stratified by class (no subject IDs: identities may repeat across sides)"
     train, val, more = _carve_val(ds, idx[~test_mask], seed, val_fraction)
-    return [Split("holdout/0", 0, train, val, idx[test_mask], "holdout", [note] + more)]
+    return _without_validation(
+        [Split("holdout/0", 0, train, val, idx[test_mask], "holdout", [note] + more)], validation)
 
 
-def _paper_imnv2(ds, seed, num_test_sequences=33, **_):
+def _paper_imnv2(ds, seed, num_test_sequences=33, split_level="sequence", validation="carve",
+                 **_):
     """I-MobileNetV2 (Sci. Rep. 2024, section "Analysis ... CK+"): 882 train / 99 test frames.
 
-    Drawn at sequence level: 33 whole sequences (3 frames each) are the test set, chosen at random
-    within classes in proportion to class size; the paper does not say how it drew them.
+    The paper says only "the training set (882 frames) of CK+ and ... the test set (99 frames)".
+    `split_level="sequence"` (default) draws 33 whole sequences (3 frames each, as 99 = 33 x 3
+    suggests) at random within classes in proportion to class size; `"frame"` draws the same
+    number of frames at random, stratified by class, so the other frames of a test frame's
+    sequence usually sit in training (the common practice behind such figures; it leaks near
+    duplicates). docs/paper_notes.md, "CK+ split".
     """
     if ds.sequences is None:
         raise ValueError("protocol 'paper_imnv2' needs CK+ sequence IDs")
+    _choice("split_level", split_level, SPLIT_LEVELS)
     rng = _rng(seed, 4)
     seqs, first = np.unique(ds.sequences, return_index=True)
-    seq_label = ds.labels[first]
-    # Largest-remainder allocation of the test sequences to classes.
-    share = np.bincount(seq_label, minlength=ds.num_classes) * num_test_sequences / len(seqs)
-    alloc = np.floor(share).astype(int)
-    alloc[np.argsort(-(share - alloc), kind="stable")[: num_test_sequences - alloc.sum()]] += 1
-    test_seqs = np.concatenate([rng.permutation(seqs[seq_label == c])[:alloc[c]]
-                                for c in range(ds.num_classes)])
     idx = np.arange(len(ds))
-    test_mask = np.isin(ds.sequences, test_seqs)
+    if split_level == "sequence":
+        units, unit_label = seqs, ds.labels[first]
+        n_test = num_test_sequences
+    else:
+        units, unit_label = idx, ds.labels
+        n_test = int(round(len(ds) * num_test_sequences / len(seqs)))
+    alloc = _largest_remainder(np.bincount(unit_label, minlength=ds.num_classes), n_test)
+    test_units = np.concatenate([rng.permutation(units[unit_label == c])[:alloc[c]]
+                                 for c in range(ds.num_classes)])
+    test_mask = np.isin(ds.sequences if split_level == "sequence" else idx, test_units)
     train, val, more = _carve_val(ds, idx[~test_mask], seed)
     shared = np.intersect1d(ds.subjects[test_mask], ds.subjects[~test_mask])
+    if split_level == "sequence":
+        how = (f"paper_imnv2: {num_test_sequences} whole test sequences ({test_mask.sum()} "
+               "frames), drawn per class")
+        what = "other sequences"
+    else:
+        shared_seqs = np.intersect1d(ds.sequences[test_mask], ds.sequences[~test_mask])
+        how = (f"paper_imnv2 at frame level: {test_mask.sum()} test frames drawn at random per "
+               f"class; {len(shared_seqs)} of their {len(np.unique(ds.sequences[test_mask]))} "
+               "sequences also have frames on the training side")
+        what = "frames (often of the same sequence)"
     warning = (f"paper_imnv2 leaks identities: {len(shared)} of "
-               f"{len(np.unique(ds.subjects[test_mask]))} test subjects also have other sequences "
-               "on the training side (the split is by sequence, as 99 = 33 x 3 frames suggests, "
-               "not by subject), so the test accuracy overstates accuracy on unseen people")
+               f"{len(np.unique(ds.subjects[test_mask]))} test subjects also have {what} on the "
+               "training side (the split is not by subject), so the test accuracy overstates "
+               "accuracy on unseen people")
     warnings.warn(warning, LeakageWarning, stacklevel=3)
-    notes = [f"paper_imnv2: {num_test_sequences} whole test sequences "
-             f"({test_mask.sum()} frames), drawn per class", warning] + more
-    return [Split("paper_imnv2/0", 0, train, val,
-                  idx[test_mask], "paper_imnv2", notes)]
+    split = Split("paper_imnv2/0", 0, train, val, idx[test_mask], "paper_imnv2",
+                  [how, warning] + more)
+    return _without_validation([split], validation)
 
 
-def _paper_lntwrn(ds, seed, target=None, train_fraction=0.7, **_):
+def _largest_remainder(counts, total):
+    """Integer allocation of `total` in proportion to `counts` (largest-remainder method)."""
+    share = counts * total / counts.sum()
+    alloc = np.floor(share).astype(int)
+    alloc[np.argsort(-(share - alloc), kind="stable")[: total - alloc.sum()]] += 1
+    return alloc
+
+
+def _paper_lntwrn(ds, seed, target=None, train_fraction=0.7, validation="carve", **_):
     """Light-NTWRN (2022, sections 3.2 and 4.1-4.2): offline expansion, then a random 70/30 split."""
     from fer_keras.data.expansion import expand_dataset
 
@@ -191,8 +243,9 @@ def _paper_lntwrn(ds, seed, target=None, train_fraction=0.7, **_):
              f"random erasing, then a random {train_fraction:.0%}/{1 - train_fraction:.0%} split; "
              "indices point into split.dataset (the expanded set)", warning,
              f"validation carved from the training side by source image ({val_mask.sum()} images)"]
-    return [Split("paper_lntwrn/0", 0, train[~val_mask], train[val_mask], test, "paper_lntwrn",
-                  notes, dataset=big)]
+    split = Split("paper_lntwrn/0", 0, train[~val_mask], train[val_mask], test, "paper_lntwrn",
+                  notes, dataset=big)
+    return _without_validation([split], validation)
 
 
 PROTOCOLS = {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import artifacts, checkpoint, recover, tf_fit
+from fer_keras.training import artifacts, checkpoint, epoch_eval, recover, tf_fit
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.divergence import TrainingDiverged, raise_diverged  # noqa: F401
 from fer_keras.training.metrics import (
@@ -235,9 +235,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
 
         _log(verbose, f"fold {split.fold}: already finished ({metrics_path})")
         return json.loads(metrics_path.read_text())
-    if len(split.val) == 0:
-        raise ValueError(f"fold {split.fold} of '{split.protocol}' has no validation examples; "
-                         "the best epoch is chosen on validation, never on test")
+    epoch_eval.check_validation(config, split)
 
     mixed, jit = resolve_auto(config)
     policy = keras.config.dtype_policy().name
@@ -280,9 +278,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
                              ckpt_path, drop_remainder)
             row["learning_rate"] = row.pop("lr_start")
-            score = row["val_accuracy"]
-            if state["best_score"] is None or score > state["best_score"]:
-                state["best_score"], state["best_epoch"] = score, epoch
+            if epoch_eval.is_better(state, row, split):
+                state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
                 best_weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
             state["epochs_done"] = epoch + 1
             state["history"].append(row)
@@ -291,8 +288,9 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             _write_scalars(writer, row)
             _log(verbose, f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
                           f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
-                          f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g} "
-                          f"({row['time_s']:.1f} s)")
+                          f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
+                          + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"
+                             if "test_accuracy" in row else "") + f" ({row['time_s']:.1f} s)")
             if deadline is not None and time.monotonic() > deadline and epoch + 1 < config.epochs:
                 _log(verbose, f"fold {split.fold}: time limit of {config.time_limit:g} s reached "
                               f"after epoch {epoch + 1} of {config.epochs}; writing the artifacts "
@@ -333,11 +331,9 @@ def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_
                                     bar, ckpt_path, lr)
     finally:
         bar.close()
-    probs = predict(model, ds, split.val, config.batch_size, config.channels)
-    val = classification_metrics(ds.labels[split.val], probs, ds.class_names)
-    return {"epoch": epoch, "lr_start": lr, "loss": loss, "accuracy": acc,
-            "val_loss": val["loss"],
-            "val_accuracy": val["accuracy"], "val_balanced_accuracy": val["balanced_accuracy"],
+    figures = epoch_eval.epoch_figures(
+        lambda idx: predict(model, ds, idx, config.batch_size, config.channels), config, ds, split)
+    return {"epoch": epoch, "lr_start": lr, "loss": loss, "accuracy": acc, **figures,
             "time_s": time.perf_counter() - start}
 
 
@@ -454,14 +450,17 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     name, indices = evaluation_split(split)
     probs = predict(model, ds, indices, config.batch_size, config.channels)
     measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
-    val = classification_metrics(ds.labels[split.val],
-                                 predict(model, ds, split.val, config.batch_size,
-                                         config.channels), ds.class_names)
+    val = None
+    if len(split.val):
+        val = classification_metrics(ds.labels[split.val],
+                                     predict(model, ds, split.val, config.batch_size,
+                                             config.channels), ds.class_names)
+        val = {k: val[k] for k in ("num_examples", "accuracy", "balanced_accuracy", "macro_f1",
+                                   "loss")}
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
-               "epochs_configured": config.epochs,
+               "epochs_configured": config.epochs, "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
-               "validation": {k: val[k] for k in ("num_examples", "accuracy",
-                                                   "balanced_accuracy", "macro_f1", "loss")}}
+               "validation": val, **epoch_eval.test_figures(state["history"])}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
     recovered = recover.recovery_note(state)
