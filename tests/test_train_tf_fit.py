@@ -27,7 +27,7 @@ from fer_keras.training.config import resolve_config  # noqa: E402
 
 # 140 synthetic images: 98 training = 2 batches of 49, 2 epochs = 4 optimizer steps.
 SMALL = dict(model_kwargs=dict(alpha=0.35, scale_top_stage=True), epochs=2, batch_size=49,
-             learning_rate=1e-4, class_weight="balanced",
+             learning_rate=1e-4, class_weight="balanced", test_each_epoch=True,
              dataset_options=dict(num_examples=140, image_size=32))
 
 
@@ -71,6 +71,7 @@ def test_metrics_json_and_history_csv_keep_their_form(runs):
         forms.append((sorted(metrics), rows[0], len(rows)))
         assert metrics["config"]["engine"] == engine
     assert forms[0] == forms[1]
+    assert {"test_loss", "test_accuracy", "val_accuracy"} <= set(forms[1][1])  # --test-each-epoch
 
 
 def test_resume_after_an_interruption_equals_the_uninterrupted_run(runs, tmp_path, monkeypatch):
