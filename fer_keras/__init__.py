@@ -4,6 +4,9 @@
 load their modules on first use, so ``fer_keras.light_ntwrn()`` works as expected in a script or
 notebook while ``import fer_keras`` alone stays fast. The layers and models use ``keras.ops``
 only and run on every Keras backend.
+
+``fer_keras.train_model(config)`` trains a configuration (it is ``fer_keras.training.train``);
+``fer_keras.train`` is the module behind ``python -m fer_keras.train``.
 """
 
 import importlib
@@ -21,7 +24,8 @@ _LAZY = {
     "models": "fer_keras.models",
     "data": "fer_keras.data",
     "training": "fer_keras.training",
-    "train": "fer_keras.training",
+    "train": "fer_keras.train",  # the `python -m fer_keras.train` module, whatever the import order
+    "train_model": ("fer_keras.training", "train"),  # the function: fer_keras.training.train
     "resolve_config": "fer_keras.training",
     "Predictor": "fer_keras.inference",
     "inference": "fer_keras.inference",
@@ -34,8 +38,10 @@ __all__ = sorted(_LAZY) + ["__version__"]
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'fer_keras' has no attribute {name!r}")
-    module = importlib.import_module(_LAZY[name])
-    value = module if module.__name__ == f"fer_keras.{name}" else getattr(module, name)
+    module_name, attribute = (_LAZY[name] if isinstance(_LAZY[name], tuple)
+                              else (_LAZY[name], name))
+    module = importlib.import_module(module_name)
+    value = module if module.__name__ == f"fer_keras.{name}" else getattr(module, attribute)
     globals()[name] = value
     return value
 

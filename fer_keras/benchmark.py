@@ -9,8 +9,8 @@
 For each model: parameters, float32 size and multiply-adds per image (counted by
 :func:`fer_keras.models.model_summary`), training throughput at the preset batch size (FER2013
 presets: I-MobileNetV2 32, Light-NTWRN 30), inference throughput at batch 256, batch-1 latency
-through the compiled Keras predict function, the SavedModel, and TFLite float32 and int8 on one
-thread; plus the tf.data pipeline's throughput (:mod:`fer_keras.data.benchmark`).
+through the compiled Keras predict function, the SavedModel, and TFLite float32 and int8 (the
+full-integer model `export` ships, converted by the same function) on one thread; plus the tf.data pipeline's throughput (:mod:`fer_keras.data.throughput`).
 
 The machine's own ceilings are measured in the same run, so that a busy or slow machine shows as
 lower ceilings rather than as slower models:
@@ -50,6 +50,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from fer_keras.console import add_verbose_flag, parse_quietly
 
 DEFAULT_MODELS = ("i_mobilenetv2", "light_ntwrn", "keras_mobilenetv2")
 INPUT_SHAPE = (48, 48, 3)
@@ -131,45 +133,35 @@ def memcpy_ceiling(repeats, tiny=False):
     return 2 * src.nbytes / seconds / 1e9
 
 
-# --- TensorFlow export paths -----------------------------------------------------------------
+# --- TensorFlow export paths: the SavedModel (`write_saved_model`) and TFLite models --------
+# --- (`convert_tflite`) that `export` ships ------------------------------------------------
 
-def export_saved_model(model, directory):
-    """The deployment SavedModel (`fer_keras.export.export_saved_model`), so its latency is the
-    shipped artifact's."""
-    from fer_keras.export import export_saved_model as write_saved_model
+def tflite_bytes(saved_model_dir, mode="float32", input_shape=INPUT_SHAPE, calibration=8):
+    """A TFLite flatbuffer converted as `export` converts it (`convert_tflite`): "float32", or
+    "int8" full integer (int8 input and output) calibrated on `calibration` random images."""
+    import numpy as np
 
-    write_saved_model(model, directory)
-    return directory
+    from fer_keras.deployment.tflite_convert import convert_tflite
 
-
-def tflite_bytes(saved_model_dir, quantize=False, input_shape=INPUT_SHAPE, calibration=8):
-    """A TFLite flatbuffer from a SavedModel; ``quantize``: int8, calibrated on random images."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
-    if quantize:
-        def representative():
-            for i in range(calibration):
-                yield [_images(1, input_shape, seed=100 + i)]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                               tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    representative = None
+    if mode == "int8":
+        representative = np.concatenate([_images(1, input_shape, seed=100 + i)
+                                         for i in range(calibration)])
+    return convert_tflite(saved_model_dir, mode, representative)
 
 
 def tflite_latency(flatbuffer, repeats, input_shape=INPUT_SHAPE, threads=1):
     """Median seconds of one batch-1 TFLite inference on ``threads`` threads.
 
-    The interpreter is ai-edge-litert's where installed (the project's TFLite runtime,
-    `fer_keras.inference.tflite`), else TensorFlow's deprecated `tf.lite.Interpreter`.
+    Only `invoke` is timed; a quantised input is quantised once beforehand. The interpreter is
+    ai-edge-litert's where installed (the project's TFLite runtime, `fer_keras.inference.tflite`),
+    else TensorFlow's deprecated `tf.lite.Interpreter`.
     """
-    from fer_keras.inference.tflite import make_interpreter
+    from fer_keras.inference.tflite import make_interpreter, quantize_input
 
     interpreter = make_interpreter(model_content=flatbuffer, num_threads=threads)
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.set_tensor(index, _images(1, input_shape))
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], quantize_input(_images(1, input_shape), detail))
     return median_time(interpreter.invoke, repeats, warmup=3)
 
 
@@ -179,6 +171,7 @@ def tflite_ceiling(repeats, tiny=False, input_shape=INPUT_SHAPE, flatbuffer=None
     Pass the ``flatbuffer`` of an earlier call (returned under ``"_flatbuffer"``) to time it again
     without converting again.
     """
+    from fer_keras.deployment.saved_model import write_saved_model
     from fer_keras.models import count_macs, create_model
 
     kwargs = TINY_KWARGS["baseline"] if tiny else {}
@@ -187,7 +180,7 @@ def tflite_ceiling(repeats, tiny=False, input_shape=INPUT_SHAPE, flatbuffer=None
     macs = count_macs(model)
     if flatbuffer is None:
         with tempfile.TemporaryDirectory() as tmp:
-            flatbuffer = tflite_bytes(export_saved_model(model, os.path.join(tmp, "saved")))
+            flatbuffer = tflite_bytes(write_saved_model(model, os.path.join(tmp, "saved")))
     seconds = tflite_latency(flatbuffer, max(repeats, 5) * 4, input_shape)
     return {"tflite_gmacs": macs / seconds / 1e9, "tflite_reference_macs": macs,
             "tflite_reference_latency_ms": seconds * 1e3, "_flatbuffer": flatbuffer}
@@ -273,15 +266,17 @@ def benchmark_model(name, repeats, tiny=False, input_shape=INPUT_SHAPE, inferenc
     if has_tf:
         import tensorflow as tf
 
+        from fer_keras.deployment.saved_model import write_saved_model
+
         with tempfile.TemporaryDirectory() as tmp:
             log(f"{name}: SavedModel and TFLite")
-            saved = export_saved_model(model, os.path.join(tmp, "saved"))
-            served = tf.saved_model.load(saved)
+            saved = write_saved_model(model, os.path.join(tmp, "saved"))
+            served = tf.saved_model.load(str(saved))
             x_tf = tf.constant(x_one)
             row["saved_model_latency_ms"] = 1e3 * median_time(
                 lambda: served.serve(x_tf)["probabilities"].numpy(), max(repeats, 3) * 5, warmup=3)
-            for kind, quantize in (("float32", False), ("int8", True)):
-                flatbuffer = tflite_bytes(saved, quantize, input_shape)
+            for kind in ("float32", "int8"):
+                flatbuffer = tflite_bytes(saved, kind, input_shape)
                 row[f"tflite_{kind}_bytes"] = len(flatbuffer)
                 row[f"tflite_{kind}_latency_ms"] = 1e3 * tflite_latency(
                     flatbuffer, max(repeats, 3) * 10, input_shape)
@@ -318,12 +313,12 @@ def fractions(row, ceilings):
 # --- the data pipeline -----------------------------------------------------------------------
 
 def pipeline_throughput(tiny=False, ceilings=None):
-    """Images/s of ``make_tf_dataset`` on the synthetic set (fer_keras.data.benchmark.measure)."""
+    """Images/s of ``make_tf_dataset`` on the synthetic set (fer_keras.data.throughput.measure)."""
     has_tf, why = _tensorflow_available()
     if not has_tf:
         return {"images_per_s": None, "skipped": why}
     from fer_keras.data import load_dataset
-    from fer_keras.data.benchmark import measure
+    from fer_keras.data.throughput import measure
 
     ds = load_dataset("synthetic", num_examples=200 if tiny else 2000)
     result = measure(ds, batch_size=32, augment="erasing", steps=10 if tiny else 200,
@@ -451,7 +446,7 @@ def main(argv=None):
     parser.add_argument("--training", action="store_true",
                         help="only the training section: images/s per engine and backend "
                              "(default models: i_mobilenetv2 light_ntwrn)")
-    args = parser.parse_args(argv)
+    args = parse_quietly(add_verbose_flag(parser), argv)
     if args.training and args.models == list(DEFAULT_MODELS):
         args.models = ["i_mobilenetv2", "light_ntwrn"]
     from fer_keras.models import list_models

@@ -141,3 +141,9 @@ def overlay(image_bgr, heatmap, box=None, alpha=0.4):
     colour = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)
     out[y0:y1, x0:x1] = cv2.addWeighted(out[y0:y1, x0:x1], 1 - alpha, colour, alpha, 0)
     return out
+
+
+if __name__ == "__main__":  # python -m fer_keras.explain: see fer_keras/explain_cli.py
+    from fer_keras.explain_cli import main
+
+    raise SystemExit(main())

@@ -1,240 +1,43 @@
-"""Figures and tables for the notebooks in `notebooks/`, and the little else they need.
+"""Figures and tables for the notebooks in `notebooks/`.
 
 Every figure function returns a matplotlib `Figure` built without pyplot, so it works under any
 backend and shows in Jupyter as a cell's value (after `%matplotlib inline`); every table
 function returns a pandas `DataFrame`. Nothing here writes files: the training runs and exports
 the notebooks start write under `workdir()`.
 
-Notebook support:
-
-- `quiet_tensorflow()`: TensorFlow imported without its CPU-machine start-up lines.
-- `fast_mode()`: whether `$FER_KERAS_FAST` asks for the quick, CI-sized version of a notebook.
-- `find_data(name)`: the real datasets (`$FER_KERAS_DATA`, else `../shared/data` seen from the
-  working folder, its parent or the repository), or None, in which case the notebooks fall back
-  to the synthetic faces.
-- `workdir()`, `run_folder(config)`: where runs go (`$FER_KERAS_NOTEBOOK_DIR`, else the user
-  cache), one folder per distinct configuration, so that a run finished by one notebook is reused
-  by the next (training resumes or skips a finished fold, docs/training.md).
-- `demo_config()`: the CK+ fold-0 run (synthetic faces without the data) that notebook 2 trains
-  and notebooks 1 and 4 use when no published model exists.
-- `data_source(predictor)`, `held_out_faces(predictor)`: a model's training data, and a few of
-  its images the model was not trained on.
-- `demo_photo()`: a photo with a few faces for detection demos (JAFFE originals side by side,
-  else synthetic faces that the Haar cascade finds).
-- `short_run_kwargs(name)`: the narrow widths the ablation notebook trains every variant at.
+The notebooks' other needs (finding the data, demo runs and photos, a quiet TensorFlow) live in
+`fer_keras.notebook` and are re-exported here, so a notebook imports `plots` alone.
 """
 
-import hashlib
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 
-FAST_ENV = "FER_KERAS_FAST"
-DATA_ENV = "FER_KERAS_DATA"
-WORKDIR_ENV = "FER_KERAS_NOTEBOOK_DIR"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The narrow I-MobileNetV2 of the synthetic demo preset: CPU-friendly.
-DEMO_MODEL_KWARGS = {"alpha": 0.35, "scale_top_stage": True}
-# Epochs of the demo run (fast, normal); the paper's CK+ preset trains 150.
-DEMO_EPOCHS = {"ckplus": (2, 40), "synthetic": (2, 12)}
-# Light-NTWRN family for short runs: widths 1/6 of Table 1's 96/192/384, one block per stage
-# (two in the grouping-bottleneck stage), SCAM reduction 4 (16 would leave 1 channel).
-NARROW_WRN = {"widths": (16, 32, 64), "depths": (1, 2, 1), "scam_reduction": 4}
+from fer_keras import papers
+from fer_keras.notebook import (  # noqa: F401 - re-exported for the notebooks
+    DATA_ENV,
+    DEMO_EPOCHS,
+    DEMO_MODEL_KWARGS,
+    FAST_ENV,
+    NARROW_WRN,
+    REPO_ROOT,
+    WORKDIR_ENV,
+    data_source,
+    demo_config,
+    demo_photo,
+    fast_mode,
+    find_data,
+    held_out_faces,
+    quiet_tensorflow,
+    run_folder,
+    short_run_kwargs,
+    workdir,
+)
+
 # Face crops are shown with nearest-neighbour upscaling: sharp pixels, and small PNGs to commit.
 _GRAY = {"cmap": "gray", "vmin": 0, "vmax": 255, "interpolation": "nearest"}
-TABLE_NAMES = {"i_mobilenetv2": "I-MobileNetV2 Table 2", "light_ntwrn": "Light-NTWRN Table 5"}
-
-
-# === Notebook support ===========================================================================
-def fast_mode():
-    """True when `$FER_KERAS_FAST` is set to anything but "", "0", "false", "no" or "off"."""
-    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def quiet_tensorflow():
-    """Imports TensorFlow, when installed, without its start-up noise, and returns it (or None).
-
-    A notebook kernel shows what native code writes to stderr: TensorFlow's C++ lines about
-    looking for CUDA on a machine without a GPU. They are sent to /dev/null while TensorFlow
-    starts and probes its devices; its Python INFO logs (one line per SavedModel written) and
-    tqdm's "IProgress not found" warning (no ipywidgets) are turned off. Errors still show.
-    """
-    import contextlib
-    import warnings
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import tqdm.auto  # noqa: F401 - warns once, on first import, without ipywidgets
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull, contextlib.suppress(ImportError):
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-            tf.get_logger().setLevel("ERROR")
-            return tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return None
-
-
-def find_data(name=None):
-    """The shared real-data folder (or its `name` subfolder, e.g. "ckplus"), or None.
-
-    `$FER_KERAS_DATA` decides alone when set (set it to a missing path to force the synthetic
-    fallback); otherwise `../shared/data` and `../../shared/data` from the working folder and
-    `../shared/data` from the repository root are tried, in that order.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env is not None:
-        candidates = [Path(env).expanduser()]
-    else:
-        cwd = Path.cwd()
-        candidates = [cwd.parent / "shared" / "data", cwd.parent.parent / "shared" / "data",
-                      REPO_ROOT.parent / "shared" / "data"]
-    for root in candidates:
-        folder = root if name is None else root / name
-        if folder.is_dir():
-            return folder.resolve()
-    return None
-
-
-def workdir():
-    """The folder the notebooks' runs go to (created): `$FER_KERAS_NOTEBOOK_DIR`, else
-    `notebooks/` in the user cache (`fer_keras.data.cache_dir()`), never the repository."""
-    from fer_keras.data import cache_dir
-
-    env = os.environ.get(WORKDIR_ENV)
-    root = Path(env).expanduser() if env else cache_dir() / "notebooks"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def run_folder(config, root=None):
-    """`root/<dataset>-<model>-<hash of the configuration>`: one folder per distinct run.
-
-    The hash covers what a resumed run must share (`TrainConfig.run_key`), so equal
-    configurations share a folder and a finished fold is not trained again.
-    """
-    key = hashlib.sha256(config.run_key().encode()).hexdigest()[:10]
-    return Path(root or workdir()) / f"{config.dataset}-{config.model}-{key}"
-
-
-def demo_config(fast=None):
-    """The run notebook 2 trains: fold 0 of CK+'s subject-independent folds with the narrow
-    I-MobileNetV2 (synthetic faces when CK+ is absent), its output set by `run_folder`."""
-    from fer_keras.training import resolve_config
-
-    fast = fast_mode() if fast is None else fast
-    ckplus = find_data("ckplus")
-    dataset = "synthetic" if ckplus is None else "ckplus"
-    options = {"progress": False} if ckplus else {"num_examples": 700 if fast else 1400}
-    data_dir = None if ckplus is None else str(ckplus)
-    config = resolve_config(dataset, "i_mobilenetv2", data_dir=data_dir,
-                            protocol="subject_kfold", folds=[0],
-                            epochs=DEMO_EPOCHS[dataset][0 if fast else 1],
-                            model_kwargs=dict(DEMO_MODEL_KWARGS), dataset_options=options)
-    config.output = str(run_folder(config))
-    return config
-
-
-def demo_photo(faces=3, seed=0):
-    """(uint8 grayscale photo with `faces` faces side by side, the source of each face).
-
-    With the real data: JAFFE originals (256 x 256) of different posers and expressions. Without:
-    synthetic faces drawn at 256 x 256, keeping those the Haar cascade finds.
-    """
-    from fer_keras.data.imageio import read_gray
-    from fer_keras.data.labels import JAFFE_EXPRESSIONS
-
-    jaffe = find_data("jaffe")
-    tiles, sources = [], []
-    if jaffe is not None:
-        files = sorted(jaffe.glob("*.tiff"))
-        posers = sorted({f.name.split(".")[0] for f in files})
-        codes = ("HA", "SU", "SA", "AN", "FE", "DI", "NE")
-        for i in range(faces):
-            poser, code = posers[i % len(posers)], codes[i % len(codes)]
-            path = next(f for f in files if f.name.startswith(f"{poser}.{code}"))
-            tiles.append(read_gray(path)[0])
-            sources.append(f"JAFFE {path.name} ({JAFFE_EXPRESSIONS[code]})")
-    else:
-        from fer_keras.data import load_dataset
-        from fer_keras.inference import HaarFaceDetector
-
-        detector = HaarFaceDetector()
-        ds = load_dataset("synthetic", num_examples=7 * 4 * faces, image_size=256, seed=seed)
-        for image, label in zip(ds.images[..., 0], ds.labels):
-            if len(tiles) < faces and len(detector(image)) == 1:
-                tiles.append(image)
-                sources.append(f"synthetic ({ds.class_names[label]})")
-    if len(tiles) < faces:
-        raise ValueError(f"found only {len(tiles)} of {faces} faces for the demo photo")
-    return np.concatenate(tiles, axis=1), sources
-
-
-def _run_info(predictor):
-    """The run's metrics.json beside the predictor's model ({} for a published export folder)."""
-    import json
-
-    metrics = Path(predictor.model.path).parent / "metrics.json"
-    return json.loads(metrics.read_text()) if metrics.is_file() else {}
-
-
-def data_source(predictor):
-    """{"dataset", "data_dir"} of the predictor's training data, for `fer_keras.export.export`
-    and `held_out_faces`: the run's data folder when it still exists, else `find_data(dataset)`;
-    the synthetic faces when the dataset is not found."""
-    info = _run_info(predictor)
-    dataset = predictor.dataset or "synthetic"
-    data_dir = info.get("config", {}).get("data_dir") if info.get("dataset") == dataset else None
-    if dataset != "synthetic" and not (data_dir and Path(data_dir).is_dir()):
-        data_dir = find_data(dataset)
-        if data_dir is None:
-            dataset = "synthetic"
-    return {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir)}
-
-
-def held_out_faces(predictor, n=16, seed=0):
-    """(images N x H x W x 1, labels, class names, description): `n` random images of the
-    predictor's training dataset (`data_source`) that its model was not trained on.
-
-    With the run's `metrics.json` beside the model, they come from that run's own split (its
-    test side, else validation, as `fer_keras.export.load_split_images` picks them); a published
-    model without one gets the dataset's default protocol. Synthetic faces (FER2013's classes)
-    stand in when the dataset is not found.
-    """
-    from fer_keras.export import load_split_images
-
-    source = data_source(predictor)
-    info = _run_info(predictor)
-    info = info if info.get("dataset") == source["dataset"] else {}
-    args = (source["dataset"], source["data_dir"], info)
-    try:
-        return load_split_images(*args, channels=1, split="test", limit=n, seed=seed)
-    except ValueError:  # no test split (FER2013 without PrivateTest): validation instead
-        return load_split_images(*args, channels=1, split="val", limit=n, seed=seed)
-
-
-def short_run_kwargs(name):
-    """Builder overrides that make a registered variant cheap enough to train on a CPU.
-
-    I-MobileNetV2 rows: half their width multiplier (the rows keep their differences: 1.0 vs
-    0.75, SE, reverse fusion, SELU). Light-NTWRN rows: `NARROW_WRN`. Baselines: unchanged.
-    """
-    from fer_keras.models import get_entry
-
-    entry = get_entry(name)
-    if entry.family == "i_mobilenetv2":
-        return {"alpha": entry.kwargs.get("alpha", 0.75) / 2}
-    if entry.family == "light_ntwrn":
-        return dict(NARROW_WRN)
-    return {}
+# {family: its table's display name} ("I-MobileNetV2 Table 2"), from fer_keras/papers/.
+TABLE_NAMES = papers.LiveView(papers.table_names)
 
 
 # === Models =====================================================================================
@@ -283,7 +86,7 @@ def model_frame(names=None, input_shape=(48, 48, 3), num_classes=7):
     the paper reports, and why they differ) as a DataFrame indexed by model name."""
     import pandas as pd
 
-    from fer_keras.models.__main__ import model_table
+    from fer_keras.models.table import model_table
 
     frame = pd.DataFrame(model_table(names, input_shape, num_classes)).set_index("name")
     frame["params (M)"] = frame["params"] / 1e6

@@ -1,77 +1,90 @@
 #!/usr/bin/env bash
-# One call on a lent GPU machine (JAX + CUDA, no TensorFlow, no Keras, no network), as used for
-# the GPU rows of docs/reproduction.md. Run from the repository root with the Keras 3.15.1,
-# namex and optree wheels in .whl/ and the packed datasets in packs/ (python -m fer_keras.data
-# --pack), then: OUT=/some/folder bash scripts/gpu_session.sh PHASE
-# Each phase trains the unfinished folds of its experiments (finished ones, found by their
-# metrics.json in studies/, are skipped) and leaves in $OUT: study.tgz (every metrics.json,
-# history.csv, config.json and fold log; no checkpoints) and the model.keras of the fold with the
-# best *validation* accuracy for each published (dataset, model).
+# ONE prepared, resumable call for a lent H200 (JAX 0.11 + CUDA, no TensorFlow, no Keras, no
+# network), with the JAX device engine (--engine device: data on the GPU, compiled multi-step
+# epochs, the folds of a protocol trained together). Run from the repository root with the
+# Keras 3.15.1, namex and optree wheels (../shared/wheels) in .whl/ and the packed datasets
+# (python -m fer_keras.data --pack) in packs/:
+#
+#     OUT=$OUT bash scripts/gpu_session.sh [TRAIN_SECONDS]     # default 500: fits a 10-min call
+#
+# Not yet run (prepared in a session without a device). Steps, each within what is left of
+# TRAIN_SECONDS (finished folds, found by their metrics.json under studies/, are skipped; a run
+# whose checkpoint did not come back continues from its best-epoch model.keras, --recover-from):
+#   0. a benchmark (~60 s): engine_throughput of I-MobileNetV2 (batch 32; 10 models at batch 20)
+#      and Light-NTWRN (batch 30) -> $OUT/benchmark.json
+#   1. in the background: I-MobileNetV2 FER2013 `official` towards 350 epochs, continuing
+#      studies/paper_budget/fer2013-i_mobilenetv2-official-seed0
+#   2. meanwhile, in turn: Light-NTWRN on CK+ and JAFFE at 300 epochs, under paper_lntwrn and the
+#      leakage-free protocols (subject_kfold, loso; all folds together), then Table 5's rows
+# It leaves in $OUT at most 8 files under 16 MiB: study.tgz (metrics.json, history.csv,
+# config.json and logs; no checkpoints), benchmark.json, session.log and the model.keras of the
+# best-validation fold of each (dataset, published model).
 set -u
-PHASE=${1:?phase}
+TRAIN_SECONDS=${1:-500}  # benchmark and training; setup and packing take the rest of 600 s
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
+exec > >(tee "$OUT/session.log") 2>&1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false \
-    PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2 JAX_COMPILATION_CACHE_DIR=/tmp/jaxcache \
-    JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
+    PYTHONUNBUFFERED=1 FER_KERAS_JAX_CACHE=/tmp/jaxcache
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import jax, keras; print(jax.__version__, jax.devices(), keras.__version__)" || exit 1
-run() { python3 -m fer_keras.reproduce run --data-root packs "$@"; }
 T0=$(date +%s)
-case $PHASE in
-  1)  # first try: 10 processes compiling at once spent ~400 s each compiling; not kept
-    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
-        --model i_mobilenetv2 --epochs 350 --time-limit 470 --quiet \
-        --output studies/paper_budget/fer2013-i_mobilenetv2-official-seed0 \
-        > "$OUT/fer2013_imnv2.log" 2>&1 &
-    run --study studies/paper_budget --table imnv2_table2 --dataset ckplus --epochs 150 \
-        --jobs 9 --time-limit 200 --max-time 300 2>&1 | grep -v "it/s\|fold/s" ;;
-  2)  # four processes; one compile per model and shape (drop_remainder, padded predict)
-    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
-        --model i_mobilenetv2 --epochs 350 --time-limit 480 --quiet \
-        --output studies/paper_budget/fer2013-i_mobilenetv2-official-seed0 \
-        > "$OUT/fer2013_imnv2.log" 2>&1 &
-    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
-        --study studies/paper_budget --table lntwrn_table5 --rows light_ntwrn --dataset jaffe \
-        --epochs 300 --jobs 1 --time-limit 240 --max-time 220 > "$OUT/lntwrn.log" 2>&1 &
-    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
-        --study studies/paper_budget --table imnv2_table2 --rows i_mobilenetv2 --dataset ckplus \
-        --epochs 150 --jobs 2 --time-limit 240 --max-time 280 2>&1 | grep -v "it/s\|fold/s" ;;
-  3)  # after the switch to one fit() call per epoch on JAX (state stays on the GPU)
-    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
-        --model i_mobilenetv2 --epochs 350 --time-limit 470 --quiet \
-        --output studies/paper_budget/fer2013-i_mobilenetv2-official-seed0 \
-        > "$OUT/fer2013_imnv2.log" 2>&1 &
-    python3 -m fer_keras.train --dataset ckplus --data-dir packs/ckplus.npz.xz \
-        --model light_ntwrn --protocol subject_kfold --fold 0 --epochs 300 --time-limit 470 \
-        --quiet --output studies/paper_budget/ckplus-light_ntwrn-subject_kfold-seed0 \
-        > "$OUT/ckplus_lntwrn.log" 2>&1 &
-    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
-        --study studies/paper_budget --table lntwrn_table5 --rows light_ntwrn --dataset jaffe \
-        --protocol loso --epochs 300 --jobs 1 --time-limit 150 --max-time 380 \
-        > "$OUT/jaffe_lntwrn.log" 2>&1 &
-    timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
-        --study studies/paper_budget --table imnv2_table2 --rows i_mobilenetv2 --dataset ckplus \
-        --epochs 150 --jobs 2 --time-limit 200 --max-time 330 2>&1 | grep -v "it/s\|fold/s" ;;
-  4)  # prepared for the next loan, not yet run: the JAFFE rows of Light-NTWRN Table 5 under
-      # the paper's protocol (one process per ablation row) and Light-NTWRN on FER2013, the
-      # one published model still missing; the CPU trains these at 1-6 images/s
-    python3 -m fer_keras.train --dataset fer2013 --data-dir packs/fer2013.npz.xz \
-        --model light_ntwrn --epochs 300 --time-limit 470 --quiet \
-        --output studies/paper_budget/fer2013-light_ntwrn-official-seed0 \
-        > "$OUT/fer2013_lntwrn.log" 2>&1 &
-    for row in wrn wrn_re wrn_re_scam wrn_re_scam_gbn; do
-      timeout 540 python3 -m fer_keras.reproduce run --data-root packs \
-          --study studies/paper_budget --table lntwrn_table5 --rows $row --dataset jaffe \
-          --protocol paper_lntwrn --epochs 300 --jobs 1 --time-limit 420 \
-          > "$OUT/jaffe_$row.log" 2>&1 &
-    done ;;
-  *) echo "unknown phase $PHASE"; exit 2 ;;
-esac
+left() { echo $(( TRAIN_SECONDS - ($(date +%s) - T0) )); }
+STUDY=studies/paper_budget
+
+# 0. benchmark: the engine's training throughput, compile time apart
+timeout 120 python3 - "$OUT/benchmark.json" <<'PY'
+import json, sys
+from fer_keras.training.jax_engine import engine_throughput
+rows = []
+for name, batch, k in (("i_mobilenetv2", 32, 1), ("i_mobilenetv2", 20, 10), ("light_ntwrn", 30, 1)):
+    rows.append({"model": name, **engine_throughput(name, batch, num_models=k, steps=50)})
+    print(rows[-1], flush=True)
+    json.dump(rows, open(sys.argv[1], "w"), indent=1)
+PY
+
+# --recover-from for a single-fold run whose checkpoint.npz did not come back
+recover() {
+  local fold=$1/fold_0
+  if [ ! -f "$fold/checkpoint.npz" ] && [ -f "$fold/metrics.json" ] && [ -f "$2" ]; then
+    echo --recover-from "$2"
+  fi
+}
+train() {  # train OUTPUT_DIR ARGS...: the device engine, within what is left of the budget
+  local out=$1; shift
+  local limit=$(( $(left) - 30 ))
+  [ "$limit" -gt 30 ] || { echo "no time left for $out"; return 0; }
+  timeout $(( limit + 90 )) python3 -m fer_keras.train --engine device --quiet \
+      --time-limit "$limit" --output "$out" "$@" > "$out.log" 2>&1
+  echo "$out: exit $? after $(( $(date +%s) - T0 )) s"
+}
+mkdir -p "$STUDY"
+
+# 1. I-MobileNetV2 FER2013 official to the paper's 350 epochs (background)
+FER=$STUDY/fer2013-i_mobilenetv2-official-seed0
+train "$FER" --dataset fer2013 --data-dir packs/fer2013.npz.xz --model i_mobilenetv2 \
+    --epochs 350 $(recover "$FER" saved_models/i_mobilenetv2_fer2013/model.keras) &
+
+# 2. Light-NTWRN on CK+ and JAFFE at 300 epochs (folds together), then Table 5's rows
+for dataset in ckplus jaffe; do
+  case $dataset in ckplus) fair=subject_kfold ;; jaffe) fair=loso ;; esac
+  for protocol in paper_lntwrn $fair; do
+    train "$STUDY/$dataset-light_ntwrn-$protocol-seed0" --dataset "$dataset" \
+        --data-dir "packs/$dataset.npz.xz" --model light_ntwrn --protocol "$protocol" \
+        --epochs 300
+  done
+done
+if [ "$(left)" -gt 60 ]; then
+  timeout $(( $(left) + 60 )) python3 -m fer_keras.reproduce run --data-root packs \
+      --study "$STUDY" --table lntwrn_table5 --dataset ckplus --dataset jaffe --epochs 300 \
+      --together --time-limit $(( $(left) - 30 )) --max-time $(( $(left) - 60 )) \
+      2>&1 | grep -v "it/s\|fold/s"
+fi
 wait
-echo "phase $PHASE took $(( $(date +%s) - T0 )) s"
+echo "training took $(( $(date +%s) - T0 )) s"
+
 tar czf "$OUT/study.tgz" --exclude='*.npz' --exclude='model.keras' --exclude='logs' \
     --exclude='*.png' --exclude='saved_model' studies
 python3 - "$OUT" <<'PY'
@@ -83,9 +96,10 @@ for m in Path("studies").glob("*/*/fold_*/metrics.json"):
     if d["model"] not in ("i_mobilenetv2", "light_ntwrn") or d["protocol"].startswith("paper"):
         continue
     key, score = (d["dataset"], d["model"]), d["validation"]["accuracy"]
-    if (m.parent / "model.keras").is_file() and score > best.get(key, (-1,))[0]:
+    path = m.parent / "model.keras"
+    if path.is_file() and path.stat().st_size < 16 * 2**20 and score > best.get(key, (-1,))[0]:
         best[key] = (score, m.parent)
-for (dataset, model), (score, folder) in sorted(best.items()):
+for (dataset, model), (score, folder) in sorted(best.items())[:5]:  # with 3 others: <= 8 files
     name = f"{folder.parent.parent.name}__{folder.parent.name}__{folder.name}.keras"
     shutil.copy(folder / "model.keras", Path(sys.argv[1]) / name)
     print("kept", name, "val", round(score, 4))

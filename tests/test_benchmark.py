@@ -74,6 +74,29 @@ def test_unknown_model_is_a_clear_error():
     assert result.returncode == 2 and "resnet18" in result.stderr
 
 
+@pytest.mark.tf
+def test_the_benchmark_times_the_int8_model_export_ships(tmp_path, monkeypatch):
+    """One converter: the benchmark's int8 flatbuffer is full integer (int8 input and output, no
+    float fallback), converted by the function `export` writes model_int8.tflite with."""
+    pytest.importorskip("tensorflow")
+    from fer_keras.deployment import tflite_convert
+    from fer_keras.deployment.saved_model import write_saved_model
+    from fer_keras.inference.tflite import make_interpreter
+
+    calls = []
+    real = tflite_convert.convert_tflite
+    monkeypatch.setattr(tflite_convert, "convert_tflite",
+                        lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    model = benchmark.build("i_mobilenetv2", tiny=True, input_shape=(32, 32, 3))
+    saved = write_saved_model(model, tmp_path / "saved")
+    flatbuffer = benchmark.tflite_bytes(saved, "int8", (32, 32, 3), calibration=2)
+    assert calls == ["int8"]
+    interpreter = make_interpreter(model_content=flatbuffer)
+    assert interpreter.get_input_details()[0]["dtype"].__name__ == "int8"
+    assert interpreter.get_output_details()[0]["dtype"].__name__ == "int8"
+    assert benchmark.tflite_latency(flatbuffer, 2, (32, 32, 3)) > 0
+
+
 def test_training_section_tiny():
     """``--training --tiny``: raw step, loop and fit rows under TensorFlow, each with its share of
     the 1x1 ceiling; the JAX rows come from a child process (figures, or a row with a note)."""

@@ -151,7 +151,7 @@ def test_from_pretrained_looks_in_the_models_folder(run_dir, tmp_path, monkeypat
     p = Predictor.from_pretrained("demo_imnv2", models_dir=models)
     assert p.class_names == tuple(CLASS_NAMES)
     monkeypatch.setenv(loading.MODELS_ENV, str(models))
-    assert loading.list_pretrained() == ["demo_imnv2"]
+    assert "demo_imnv2" in loading.list_pretrained()
     assert Predictor.from_pretrained("demo_imnv2").model.path.endswith("model.keras")
     with pytest.raises(ValueError, match="available: demo_imnv2"):
         Predictor.from_pretrained("fer2013_imnv2")

@@ -78,7 +78,7 @@ def test_train_command_resolves_to_the_experiment_config(tmp_path, table, row, d
     assert "--time-limit" not in command and "--quiet" in command
     again = config_from_args(build_parser().parse_args(command[3:]))
     assert again.folds == [3] and again.output == config.output
-    ignore = ("output", "folds", "preset")
+    ignore = ("output", "folds", "preset", "overridden")
     expected = {k: v for k, v in config.to_dict().items() if k not in ignore}
     assert {k: v for k, v in again.to_dict().items() if k not in ignore} == expected
 
@@ -101,8 +101,9 @@ def test_train_command_round_trips_any_config(tmp_path, overrides):
     again = config_from_args(build_parser().parse_args(command[3:]))
     assert again.time_limit == 90.0
     for key, value in config.to_dict().items():
-        if key not in ("folds", "preset", "time_limit"):
+        if key not in ("folds", "preset", "time_limit", "overridden"):
             assert getattr(again, key) == value, key
+    assert set(config.overridden) <= set(again.overridden)
 
 
 # === Plan ===
@@ -136,6 +137,22 @@ def test_plan_lists_every_fold_of_every_selected_experiment(tmp_path, data_root)
     assert len(jobs) == 30
 
 
+def test_plan_together_starts_one_device_engine_process_per_experiment(tmp_path, data_root):
+    jobs = plan([TABLES["lntwrn_table5"]], ["jaffe"], ["light_ntwrn"], ["loso"], [0], data_root,
+                tmp_path / "study", together=True, epochs=2, engine="device")
+    assert [fold for _, fold in jobs] == [None]  # its 3 folds in one process
+    config = jobs[0][0]
+    command = train_command(config, None)
+    assert "--fold" not in command and config.engine == "device"
+    assert json.loads((Path(config.output) / "config.json").read_text())["engine"] == "device"
+    assert not fold_finished(config, None)
+    for k in range(3):  # finished when every fold is
+        (Path(config.output) / f"fold_{k}").mkdir(parents=True)
+        (Path(config.output) / f"fold_{k}" / "metrics.json").write_text(
+            json.dumps({"epochs_trained": 2}))
+    assert fold_finished(config, None)
+
+
 def test_plan_filters_tables_rows_protocols_and_finds_folders(tmp_path, data_root):
     study = tmp_path / "study"
     # Table 2 has no JAFFE column; an explicit protocol replaces the table's pair.
@@ -159,6 +176,11 @@ def _metrics(accuracy, seed=0, fold=0, split="test", trained=10, configured=10, 
 
 
 def _write(study, run, metrics):
+    """STUDY/RUN/fold_K/metrics.json; a RUN named DATASET-MODEL-PROTOCOL-seedS gets that identity
+    in the file (the report reads it from there, never from the folder's name)."""
+    parts = run.rsplit("-seed", 1)[0].split("-")
+    if len(parts) == 3 and "-seed" in run:
+        metrics = {**dict(zip(("dataset", "model", "protocol"), parts)), **metrics}
     path = study / run / f"fold_{metrics['fold']}" / "metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics))
@@ -240,7 +262,8 @@ def test_report_rows_hold_mean_and_std_of_the_runs(studies):
                        "--rows i_mobilenetv2 --epochs 150 --seeds 0 1`")
     # A time-limited run: "trained of configured" epochs, and the full budget in the command.
     limited = rows["Mobilenetv2"]
-    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-", "3 of 10"]
+    assert float(limited[0]) == 89.82 and limited[1:4] == ["50.00 (1 fold)", "-",
+                                                 "3 of 10; paper budget 150"]
     assert limited[5].endswith("--rows mobilenetv2 --epochs 10`")
     for label in ("Mobilenetv2(0.75)", "Mobilenetv2(0.75) + SE", "Mobilenetv2(0.75) + RFF"):
         assert rows[label][1:4] == ["-", "-", "not run"], label
@@ -299,8 +322,7 @@ def test_main_list_and_report(studies, tmp_path, capsys):
     one, two = map(str, studies)
     assert reproduce.main(["report", "--study", one, two]) == 0
     printed = capsys.readouterr().out
-    assert printed == (reproduce.REPORT_INTRO.format(studies=f"{one} {two}",
-                                                     budget=reproduce.budget_table([one, two]))
+    assert printed == (reproduce.intro([one, two])
                        + f"## Runs in `{one}`\n\n" + report([one]) + "\n"
                        + f"## Runs in `{two}`\n\n" + report([two]) + "\n\n")
     target = tmp_path / "reproduction.md"
@@ -324,12 +346,12 @@ def test_summary_holds_each_papers_own_model_and_counts_the_ablation_rows(studie
     rows = [line for line in lines if line.startswith("| i_mobilenetv2") or
             line.startswith("| light_ntwrn")]
     assert rows == [
-        "| i_mobilenetv2, ckplus | 95.96 | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
+        "| i_mobilenetv2, ckplus | 95.96 | - | 85.00 ± 5.00 (1 fold, 2 seeds) (`paper_imnv2`) | "
         "79.00 ± 9.42 (3 folds) (`subject_kfold`) | 150 | "
         "1 x NVIDIA H200, jax (2 runs); CPU (2 cores), tensorflow (3 runs) | "
         "`python -m fer_keras.reproduce run --table imnv2_table2 --dataset ckplus "
         "--rows i_mobilenetv2 --epochs 150 --seeds 0 1` |",
-        f"| light_ntwrn, jaffe | 95.21 | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
+        f"| light_ntwrn, jaffe | 95.21 | - | - | {_mean_std([1.0, 6 / 7, 5 / 7])} (3 folds) (`loso`) | "
         "120/300 of 300 | CPU (2 cores), tensorflow | `python -m fer_keras.reproduce run --table "
         "lntwrn_table5 --dataset jaffe --rows light_ntwrn --epochs 300` |"]
     # Ablation rows with runs: Table 2's MobileNetV2 on CK+ paper_imnv2 and 0.75 on FER2013.
@@ -363,8 +385,8 @@ def test_report_readme_rewrites_only_the_marked_block(studies, tmp_path, capsys)
 FAKE_TRAIN = textwrap.dedent("""
     import json, pathlib, sys
     args = sys.argv[1:]
-    out, fold = args[args.index("--output") + 1], args[args.index("--fold") + 1]
-    epochs = int(args[args.index("--epochs") + 1])
+    config = json.loads(pathlib.Path(args[args.index("--config") + 1]).read_text())
+    out, fold, epochs = config["output"], args[args.index("--fold") + 1], config["epochs"]
     print("fake train", fold, flush=True)
     if "fail" in out:
         sys.exit(1)
@@ -377,7 +399,7 @@ FAKE_TRAIN = textwrap.dedent("""
 
 def test_run_jobs_runs_unfinished_folds_and_sorts_the_outcomes(tmp_path, monkeypatch):
     real = reproduce.train_command
-    monkeypatch.setattr(reproduce, "train_command", lambda config, fold, time_limit=None: [
+    monkeypatch.setattr(reproduce.runner, "train_command", lambda config, fold, time_limit=None: [
         sys.executable, "-c", FAKE_TRAIN, *real(config, fold, time_limit)[3:]])
 
     def config(name):
@@ -407,8 +429,8 @@ def test_run_jobs_starts_folds_fold_major(tmp_path, monkeypatch):
     a, b = (resolve_config("synthetic", "i_mobilenetv2", output=str(tmp_path / name), epochs=2)
             for name in ("a", "b"))
     started = []  # (run folder, fold) of each process, in start order; each "fails" at once
-    monkeypatch.setattr(reproduce.subprocess, "Popen", lambda args, **kw: started.append(
-        (args[args.index("--output") + 1], int(args[args.index("--fold") + 1]))) or
+    monkeypatch.setattr(reproduce.runner.subprocess, "Popen", lambda args, **kw: started.append(
+        (Path(args[args.index("--config") + 1]).parent, int(args[args.index("--fold") + 1]))) or
         _Finished())
     reproduce.run_jobs([(a, 0), (a, 1), (a, 2), (b, 0), (b, 1)])
     names = [(Path(out).name, fold) for out, fold in started]
@@ -432,11 +454,13 @@ def test_dry_run_prints_each_fold_command(tmp_path, data_root, capsys):
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0::2] == ["# to run", "# finished", "# to run"]
+    path = study / "jaffe-light_ntwrn-loso-seed0" / "config.json"
     for fold, line in enumerate(lines[1::2]):
-        assert line.startswith(f"{sys.executable} -m fer_keras.train --dataset jaffe "
-                               f"--model light_ntwrn --fold {fold} --quiet")
-        assert f"--data-dir {data_root / 'jaffe.npz.xz'}" in line
-        assert "--epochs 4" in line and line.endswith("--time-limit 60.0")
+        assert line == (f"{sys.executable} -m fer_keras.train --config {path} --fold {fold} "
+                        "--quiet --time-limit 60.0")
+    config = json.loads(path.read_text())
+    assert config["data_dir"] == str(data_root / "jaffe.npz.xz") and config["epochs"] == 4
+    assert (config["dataset"], config["model"], config["folds"]) == ("jaffe", "light_ntwrn", None)
     assert not (study / "jaffe-light_ntwrn-loso-seed0" / "fold_0.log").exists()
 
 
@@ -487,7 +511,7 @@ def _check_study(data_root, study, capsys):
 
 def test_run_trains_a_fold_through_the_train_command(tmp_path, data_root, monkeypatch, capsys):
     real = reproduce.train_command
-    monkeypatch.setattr(reproduce, "train_command", lambda config, fold, time_limit=None: [
+    monkeypatch.setattr(reproduce.runner, "train_command", lambda config, fold, time_limit=None: [
         sys.executable, "-c", TINY_MODEL_TRAIN, *real(config, fold, time_limit)[3:]])
     study = tmp_path / "study"
     args = RUN_ARGS + ["--data-root", str(data_root), "--study", str(study)]

@@ -1,5 +1,6 @@
 """Presets, TrainConfig validation and the command line's error handling (no training)."""
 
+import json
 import subprocess
 import sys
 
@@ -54,7 +55,7 @@ def test_cli_help_shows_presets():
 @pytest.mark.parametrize("args, message", [
     (("--model", "nope"), "nope"),
     (("--dataset", "ckplus", "--data-dir", "/nonexistent/ckplus"), "not found"),
-    (("--dataset", "ckplus"), "needs data_dir"),
+    (("--dataset", "ckplus"), "needs --data-dir"),
     (("--fold", "7", "--epochs", "1", "--model-kwargs", '{"alpha": 0.35}'), "fold 7"),
 ])
 def test_cli_errors_are_one_line(tmp_path, args, message):
@@ -85,3 +86,82 @@ def test_git_revision_is_taken_once_and_only_the_package_makes_it_dirty(monkeypa
             "fer_keras", "setup.cfg", "pyproject.toml"]
     finally:
         artifacts.git_revision.cache_clear()
+
+
+def test_every_field_is_a_flag_with_its_metadata():
+    """The parser is generated from TrainConfig: a field with metadata is a flag, with no code."""
+    import dataclasses
+
+    from fer_keras.train import build_parser
+
+    actions = {}
+    for a in build_parser()._actions:
+        actions.setdefault(a.dest, a)
+    for f in dataclasses.fields(TrainConfig):
+        if f.metadata.get("cli", True):
+            assert f.name in actions and actions[f.name].help.startswith(f.metadata["help"])
+    assert actions["optimizer"].choices == ("sgd", "adam")
+    assert "--lr" in actions["learning_rate"].option_strings
+    args = build_parser().parse_args(["--fold", "1", "--fold", "3", "--lr", "0.5",
+                                      "--jit-compile", "off", "--model-kwargs", '{"alpha": 1}',
+                                      "--test-each-epoch"])
+    assert (args.folds, args.learning_rate, args.jit_compile, args.model_kwargs,
+            args.test_each_epoch) == ([1, 3], 0.5, False, {"alpha": 1}, True)
+    assert build_parser().parse_args(["--all-folds"]).folds is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--fold", "1", "--all-folds"])
+
+
+def test_config_file_runs_a_saved_configuration_and_flags_override_it(tmp_path):
+    from fer_keras.train import build_parser, config_from_args
+    from fer_keras.training.config import load_config, save_config
+
+    saved = resolve_config("ckplus", "light_ntwrn", data_dir="x", epochs=3, output="runs/a")
+    path = save_config(saved, tmp_path / "config.json")
+    assert load_config(path).to_dict() == saved.to_dict()
+    again = config_from_args(build_parser().parse_args(["--config", str(path), "--lr", "0.5"]))
+    assert again.learning_rate == 0.5 and again.batch_size == 20 and again.dataset == "ckplus"
+    assert again.overridden == ("data_dir", "epochs", "output", "learning_rate")
+    assert again.preset == saved.preset and again.run_key() != saved.run_key()
+    with pytest.raises(ValueError, match="unknown TrainConfig fields: bogus"):
+        load_config(path, bogus=1)
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        load_config(tmp_path / "bad.json")
+
+
+def test_overridden_is_declared_saved_and_not_part_of_the_run_key():
+    config = resolve_config("synthetic", "i_mobilenetv2", epochs=3)
+    assert config.overridden == ("epochs",) and config.to_dict()["overridden"] == ["epochs"]
+    again = TrainConfig.from_dict(config.to_dict())
+    assert again.overridden == ("epochs",) and "overridden" not in json.loads(again.run_key())
+    lines = {line.split()[0]: line for line in config.describe().splitlines()[1:]}
+    assert lines["epochs"].split()[1] == "*" and lines["batch_size"].split()[1] != "*"
+    assert "overridden" not in lines
+
+
+@pytest.mark.parametrize("model, kwargs, message", [
+    ("i_mobilenetv2", {"alpah": 0.5}, "unknown option 'alpah' for model 'i_mobilenetv2'; "
+                                      "accepted: alpha"),
+    ("light_ntwrn", {"width": [8]}, "'width' for model 'light_ntwrn'; accepted: widths"),
+    ("i_mobilenetv2", {"input_shape": [8, 8, 3]}, "'input_shape'"),
+])
+def test_unknown_model_kwargs_are_refused_by_name(model, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+        resolve_config("synthetic", model, model_kwargs=kwargs)
+
+
+def test_cli_misspelt_model_kwargs_stop_before_a_run_folder(tmp_path):
+    out = _cli("--model-kwargs", '{"alpah": 0.5}', "--output", str(tmp_path / "run"), "--quiet")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "unknown option 'alpah'" in out.stderr and not (tmp_path / "run").exists()
+
+
+def test_fer_keras_train_is_the_module_whatever_the_import_order():
+    code = ("import fer_keras, types; a = fer_keras.train; import fer_keras.train; "
+            "b = fer_keras.train; f = fer_keras.train_model; "
+            "from fer_keras.training import train; "
+            "assert isinstance(a, types.ModuleType) and a is b and f is train; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -64,15 +64,15 @@ def test_writes_every_artifact(run):
 
 def test_saved_model_agrees_with_keras_model(run):
     from fer_keras.data import load_dataset
-    from fer_keras.evaluate import load_predictor
+    from fer_keras.inference.loading import load_model
 
     _, fold = run
     x = np.repeat(load_dataset("synthetic", **TINY["dataset_options"]).images[:16].astype(np.float32), 3, axis=-1)
-    keras_predict, _, _ = load_predictor(fold / "model.keras")
-    saved_predict, _, kind = load_predictor(fold / "saved_model")
-    assert kind == "saved_model"
-    p = saved_predict(x)
-    np.testing.assert_allclose(p, keras_predict(x), atol=1e-5)
+    keras_model = load_model(fold / "model.keras")
+    saved_model = load_model(fold / "saved_model")
+    assert saved_model.format == "saved_model"
+    p = saved_model.predict(x)
+    np.testing.assert_allclose(p, keras_model.predict(x), atol=1e-5)
     np.testing.assert_allclose(p.sum(axis=-1), 1.0, atol=1e-5)
 
 
@@ -89,6 +89,20 @@ def test_evaluate_reproduces_metrics_json(run, capsys):
         assert out[key] == metrics[key], key
     val = evaluate.evaluate_model(fold / "model.keras", split="val")  # dataset from the run
     assert math.isclose(val["accuracy"], metrics["validation"]["accuracy"])
+
+
+def test_evaluate_writes_a_plot_only_where_asked(run, tmp_path, capsys):
+    from fer_keras import evaluate
+
+    _, fold = run
+    before = sorted(p.name for p in fold.rglob("*"))
+    assert evaluate.main(["--model", str(fold)]) == 0
+    assert "confusion matrix:" not in capsys.readouterr().out
+    assert sorted(p.name for p in fold.rglob("*")) == before  # nothing written beside the model
+    plot = tmp_path / "cm.png"
+    assert evaluate.main(["--model", str(fold), "--plot", str(plot)]) == 0
+    assert f"confusion matrix: {plot}" in capsys.readouterr().out
+    assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_evaluate_over_folds_summarises(run, tmp_path, capsys):
@@ -140,6 +154,6 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
 def test_balanced_class_weights():
     config = resolve_config("synthetic", "i_mobilenetv2", class_weight="balanced")
-    w = loop._class_weights(config, np.array([0, 0, 0, 1]), 3)
+    w = loop.class_weights(config, np.array([0, 0, 0, 1]), 3)
     np.testing.assert_allclose(w, [4 / 9, 4 / 3, 0.0])
-    assert loop._class_weights(resolve_config("synthetic", "i_mobilenetv2"), [0], 3) is None
+    assert loop.class_weights(resolve_config("synthetic", "i_mobilenetv2"), [0], 3) is None

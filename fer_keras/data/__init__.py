@@ -20,6 +20,7 @@ from fer_keras.data.labels import (
 from fer_keras.data.packed import is_packed, load_packed, save_packed
 from fer_keras.data.pipeline import iterate_batches, make_tf_dataset
 from fer_keras.data.protocols import default_protocol, list_protocols, make_splits
+from fer_keras.options import check_options
 
 DATASETS = ("fer2013", "ckplus", "jaffe", "imagefolder", "synthetic")
 _AUGMENT_NAMES = ("HorizontalFlip", "ImprovedRandomErasing", "RandomAffine", "RandomCropResize",
@@ -38,7 +39,8 @@ def load_dataset(name, data_dir=None, **options):
         data_dir: the folder as downloaded (see docs/data.md), or a packed file written by
             `save_packed` (`.npz.xz`); None only for "synthetic".
         **options: loader options, e.g. skip_bad=True (skip and report bad files),
-            image_size (imagefolder, synthetic), num_examples (synthetic).
+            image_size (imagefolder, synthetic), num_examples (synthetic): the keyword
+            parameters of the dataset's loader; any other name is a ValueError listing them.
 
     Returns:
         FERDataset.
@@ -47,18 +49,25 @@ def load_dataset(name, data_dir=None, **options):
         DataError: missing folder or bad file (the message names it).
         ValueError: unknown dataset name.
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    loader = dataset_loader(name)
+    check_options(options, loader, f"dataset {name!r}", skip=("data_dir",))
     if name == "synthetic":
-        from fer_keras.data.synthetic import load_synthetic
-
-        return load_synthetic(**options)
+        return loader(**options)
     if data_dir is not None and is_packed(data_dir):
         return load_packed(data_dir, name=None if name == "imagefolder" else name)
     if data_dir is None:
         raise DataError(f"dataset {name!r} needs data_dir, the folder as downloaded "
                         "(see docs/data.md); only 'synthetic' loads without one")
-    if name == "fer2013":
+    return loader(data_dir, **options)
+
+
+def dataset_loader(name):
+    """The loader function of a dataset name (`load_fer2013`, ..., `load_synthetic`)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    if name == "synthetic":
+        from fer_keras.data.synthetic import load_synthetic as loader
+    elif name == "fer2013":
         from fer_keras.data.fer2013 import load_fer2013 as loader
     elif name == "ckplus":
         from fer_keras.data.ckplus import load_ckplus as loader
@@ -66,7 +75,7 @@ def load_dataset(name, data_dir=None, **options):
         from fer_keras.data.jaffe import load_jaffe as loader
     else:
         from fer_keras.data.imagefolder import load_imagefolder as loader
-    return loader(data_dir, **options)
+    return loader
 
 
 def __getattr__(name):
@@ -79,9 +88,9 @@ def __getattr__(name):
 
 __all__ = [
     "CANONICAL_EMOTION", "CKPLUS_CLASSES", "DATASETS", "DataError", "FER2013_CLASSES", "FERDataset",
-    "JAFFE_CLASSES", "LeakageWarning", "Split", "audit_duplicates", "cache_dir", "default_protocol",
-    "drop_cross_duplicates", "iterate_batches", "label_mapping", "list_datasets", "list_protocols",
-    "load_dataset", "load_packed", "make_splits", "make_tf_dataset", "map_labels", "save_packed",
-    "split_dataset", "summarize",
+    "JAFFE_CLASSES", "LeakageWarning", "Split", "audit_duplicates", "cache_dir", "dataset_loader",
+    "default_protocol", "drop_cross_duplicates", "iterate_batches", "label_mapping",
+    "list_datasets", "list_protocols", "load_dataset", "load_packed", "make_splits",
+    "make_tf_dataset", "map_labels", "save_packed", "split_dataset", "summarize",
     *_AUGMENT_NAMES,
 ]

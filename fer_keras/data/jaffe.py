@@ -1,14 +1,14 @@
 """JAFFE (Lyons et al., 1998), original release: 213 TIFFs of 10 Japanese posers, 256 x 256.
 
 File names are `<poser>.<EXPR><n>.<serial>.tiff` (e.g. `KA.AN1.39.tiff`); EXPR in AN DI FE HA NE
-SA SU maps onto the FER2013 label order. OpenCV's frontal-face Haar cascade finds the face; the
+SA SU maps onto the FER2013 label order. OpenCV's frontal-face Haar cascade finds the face
+(`fer_keras.inference.faces.detect_face`, the detector `predict` uses on photos too); the
 largest detection is cropped and resized to 48 x 48. When nothing is detected the loader falls
 back to `DEFAULT_BOX`, the median of the detections on the real 213 images, and reports it.
 Crops are cached in the user cache folder, never next to the data.
 """
 
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,33 +18,13 @@ from fer_keras.data.dataset import DataError, FERDataset, crop_face_box
 from fer_keras.data.folders import require_dir
 from fer_keras.data.imageio import is_ignored, read_gray
 from fer_keras.data.labels import JAFFE_CLASSES, JAFFE_EXPRESSIONS
+from fer_keras.inference.faces import DETECT_KWARGS, detect_face, haar_cascade
 
 SIZE = 48
 # (x, y, w, h) on the 256 x 256 original, scaled for other sizes; the median Haar box on JAFFE.
 DEFAULT_BOX = (48, 64, 160, 160)
-CASCADE = "haarcascade_frontalface_default.xml"
-DETECT_KWARGS = {"scaleFactor": 1.1, "minNeighbors": 5, "minSize": (60, 60)}
 _NAME = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)\.tiff?$", re.IGNORECASE)
 _CACHE_VERSION = 1
-
-
-def _detector():
-    path = Path(cv2.data.haarcascades) / CASCADE
-    det = cv2.CascadeClassifier(str(path))
-    if det.empty():
-        raise RuntimeError(f"OpenCV could not load its Haar cascade {path}")
-    return det
-
-
-def detect_face(gray, detector=None):
-    """Returns the largest Haar-cascade face box (x, y, w, h) made square, or None."""
-    detector = detector or _detector()
-    found = detector.detectMultiScale(gray, **DETECT_KWARGS)
-    if len(found) == 0:
-        return None
-    x, y, w, h = (int(v) for v in max(found, key=lambda b: b[2] * b[3]))
-    s = max(w, h)
-    return (x + (w - s) // 2, y + (h - s) // 2, s, s)
 
 
 def _default_box(shape):
@@ -106,7 +86,7 @@ def load_jaffe(data_dir, skip_bad=False, use_cache=True, detect=True):
 
 
 def _build(root, files, skip_bad, detect):
-    detector = _detector() if detect else None
+    detector = haar_cascade() if detect else None
     images, labels, subjects, paths, boxes, detected, conversions, skipped = ([] for _ in range(8))
     for f in files:
         try:

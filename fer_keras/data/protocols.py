@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from fer_keras.data.dataset import LeakageWarning, Split, split_dataset
+from fer_keras.options import check_options
 
 _DEFAULTS = {"fer2013": "official", "ckplus": "subject_kfold", "jaffe": "loso",
              "imagefolder": "holdout", "synthetic": "holdout"}
@@ -281,7 +282,8 @@ def make_splits(ds, protocol=None, seed=0, drop_duplicates=False, **options):
         seed: integer seed for every random choice the protocol makes.
         drop_duplicates: drop validation and test images that exactly duplicate a training image
             (see `audit_duplicates`); each split's notes say how many went.
-        **options: protocol options (num_folds, test_fraction, target, ...).
+        **options: protocol options (num_folds, test_fraction, target, ...): the keyword
+            parameters of the protocol's function; any other name is a ValueError listing them.
 
     Returns:
         list of Split. For `paper_lntwrn`, `split.dataset` is the expanded dataset that the
@@ -293,6 +295,7 @@ def make_splits(ds, protocol=None, seed=0, drop_duplicates=False, **options):
     fn, allowed, _ = PROTOCOLS[protocol]
     if allowed is not None and ds.name not in allowed:
         raise ValueError(f"protocol '{protocol}' applies to {', '.join(allowed)}, not {ds.name}")
+    check_options(options, fn, f"protocol {protocol!r}", skip=("ds", "seed"))
     splits = fn(ds, seed, **options)
     if drop_duplicates:
         from fer_keras.data.audit import drop_cross_duplicates

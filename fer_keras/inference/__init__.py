@@ -4,9 +4,10 @@
     predictor = Predictor.load("runs/.../fold_0")          # .keras, SavedModel, .tflite, folders
     records = predictor.predict("photo.jpg")               # one dict per face
 
-Modules: `faces` (Haar detector, per-dataset crop scales, grayscale and cropping), `loading`
-(artifact paths, class names, published models), `tflite` (LiteRT / tf.lite runner, op lists),
-`predictor` (`Predictor`). Importing this package imports neither Keras nor TensorFlow.
+Modules: `faces` (the Haar detector, also the JAFFE loader's; per-dataset crop scales, grayscale
+and cropping), `loading` (artifact paths, class names, published models: the one loader behind
+`evaluate`, `predict` and `Predictor`), `evaluation` (a model scored on its run's split), `tflite`
+(LiteRT / tf.lite runner, op lists), `predictor` (`Predictor`). Importing this package imports neither Keras nor TensorFlow.
 """
 
 from fer_keras.inference.faces import CROP_SCALES, HaarFaceDetector, crop_scale_for

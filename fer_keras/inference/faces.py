@@ -1,8 +1,9 @@
 """Finding and cropping faces the way each training set was cropped.
 
-Detection reuses the JAFFE loader's OpenCV Haar cascade (`fer_keras.data.jaffe.detect_face`'s
-settings: frontal-face default cascade, scaleFactor 1.1, minNeighbors 5, minSize 60), so a photo at
-inference time is cropped by the same detector that made the JAFFE training crops. Any callable
+One face detector for training data and inference: OpenCV's frontal-face Haar cascade with
+`DETECT_KWARGS` (scaleFactor 1.1, minNeighbors 5, minSize 60). The JAFFE loader crops its
+training faces with `detect_face` (the largest box, made square), and `HaarFaceDetector` finds
+every face in a photo at inference time with the same cascade and settings. Any callable
 `detector(gray) -> [(x, y, w, h), ...]` can replace it.
 
 Crop scale per dataset (docs/deployment.md, "Crop margins"): the side of the square crop divided
@@ -12,15 +13,42 @@ the crop / box ratio (measured here, medians: FER2013 1.19 on 327 of 600 trainin
 detected, CK+48 1.18 on 395 of 400), with the box centred in the crop within half a percent.
 """
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from fer_keras.data.jaffe import CASCADE, DETECT_KWARGS, _detector
+CASCADE = "haarcascade_frontalface_default.xml"
+DETECT_KWARGS = {"scaleFactor": 1.1, "minNeighbors": 5, "minSize": (60, 60)}
 
 # Side of the crop / side of the square Haar box, per training dataset (measured, see above).
 CROP_SCALES = {"fer2013": 1.19, "ckplus": 1.18, "jaffe": 1.0, "imagefolder": 1.19,
                "synthetic": 1.19}
 DEFAULT_CROP_SCALE = 1.19  # unknown dataset: FER2013's, the in-the-wild one
+
+
+def haar_cascade():
+    """OpenCV's frontal-face Haar cascade (`CASCADE`), loaded."""
+    path = Path(cv2.data.haarcascades) / CASCADE
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise RuntimeError(f"OpenCV could not load its Haar cascade {path}")
+    return cascade
+
+
+def square(box):
+    """(x, y, w, h) made square (side max(w, h)) about the same centre, in integers."""
+    x, y, w, h = (int(v) for v in box)
+    s = max(w, h)
+    return (x + (w - s) // 2, y + (h - s) // 2, s, s)
+
+
+def detect_face(gray, cascade=None):
+    """The largest face box (x, y, w, h) made square, or None: the JAFFE loader's crop rule."""
+    found = (cascade or haar_cascade()).detectMultiScale(gray, **DETECT_KWARGS)
+    if len(found) == 0:
+        return None
+    return square(max(found, key=lambda b: b[2] * b[3]))
 
 
 def crop_scale_for(dataset):
@@ -29,14 +57,14 @@ def crop_scale_for(dataset):
 
 
 class HaarFaceDetector:
-    """OpenCV's frontal-face Haar cascade with the JAFFE loader's settings.
+    """OpenCV's frontal-face Haar cascade with the settings the JAFFE crops were made with.
 
     Calling it on a uint8 grayscale image returns every face as a square (x, y, w, h), largest
     first. `min_size` (pixels) overrides the loader's 60 x 60 minimum, e.g. for small faces.
     """
 
     def __init__(self, min_size=None, **detect_kwargs):
-        self.cascade = _detector()
+        self.cascade = haar_cascade()
         self.kwargs = {**DETECT_KWARGS, **detect_kwargs}
         if min_size is not None:
             self.kwargs["minSize"] = (int(min_size), int(min_size))
@@ -44,11 +72,7 @@ class HaarFaceDetector:
 
     def __call__(self, gray):
         found = self.cascade.detectMultiScale(gray, **self.kwargs)
-        boxes = []
-        for x, y, w, h in (tuple(int(v) for v in b) for b in found):
-            s = max(w, h)  # made square, as detect_face does
-            boxes.append((x + (w - s) // 2, y + (h - s) // 2, s, s))
-        return sorted(boxes, key=lambda b: -b[2] * b[3])
+        return sorted((square(b) for b in found), key=lambda b: -b[2] * b[3])
 
 
 def to_gray(image, color="bgr"):

@@ -1,6 +1,7 @@
 """From a path or a published name to a callable model with its class names and training set.
 
-Accepted: a `.keras` file, a SavedModel folder, a `.tflite` file, a fold folder (`fold_K/` with
+Accepted: a `.keras` file (or `.weights.h5` beside a `model_info.json`), a SavedModel folder, a
+`.tflite` or `.onnx` file, a fold folder (`fold_K/` with
 `model.keras`, `saved_model/`, `metrics.json`), a run folder (its lowest `fold_K` unless `fold`
 is given), or an export folder (`python -m fer_keras.export` output, with `model_info.json`).
 Class names are taken, in order, from the SavedModel's embedded `class_names` signature, a
@@ -9,19 +10,20 @@ Class names are taken, in order, from the SavedModel's embedded `class_names` si
 """
 
 import dataclasses
-import json
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-MODELS_ENV = "FER_KERAS_MODELS"
+from fer_keras import pretrained
+
+MODELS_ENV = pretrained.MODELS_ENV
 INFO_FILE = "model_info.json"
-FORMATS = ("keras", "saved_model", "tflite")
+FORMATS = ("keras", "saved_model", "tflite", "onnx")
 # Names inside a folder, per format, in order of preference.
-_DIR_FILES = {"keras": ("model.keras",), "saved_model": ("saved_model",),
-              "tflite": ("model_float32.tflite", "model.tflite")}
+_DIR_FILES = {"keras": ("model.keras", "model.weights.h5"), "saved_model": ("saved_model",),
+              "tflite": ("model_float32.tflite", "model.tflite"), "onnx": ("model.onnx",)}
 
 
 @dataclasses.dataclass
@@ -42,28 +44,34 @@ class LoadedModel:
 def default_models_dir():
     """`$FER_KERAS_MODELS`, else the repository's `saved_models/`."""
     env = os.environ.get(MODELS_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "saved_models"
+    return Path(env) if env else pretrained.CHECKOUT_DIR
 
 
 def list_pretrained(models_dir=None):
-    """Names of the model folders in the published-models folder."""
-    root = Path(models_dir) if models_dir else default_models_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Names of the published models (`fer_keras.pretrained.list_published`)."""
+    return pretrained.list_published(models_dir)
 
 
 def resolve_pretrained(name, models_dir=None):
-    """The folder of a published model; ValueError listing the available ones otherwise."""
-    root = Path(models_dir) if models_dir else default_models_dir()
-    folder = root / name
-    if not folder.is_dir():
-        known = list_pretrained(root)
-        raise ValueError(f"no published model {name!r} in {root} (set {MODELS_ENV} or pass "
-                         f"models_dir); available: {', '.join(known) or 'none'}")
-    return folder
+    """The folder of a published model: `$FER_KERAS_MODELS`, the checkout's `saved_models/`,
+    then the installed package (`fer_keras.pretrained`); ValueError saying where it
+    looked and what is available otherwise."""
+    return pretrained.find_published(name, models_dir)
+
+
+def locate_model(model, models_dir=None):
+    """The path of `model`: an existing file or folder as it is, else a published model's folder.
+
+    Raises:
+        ValueError: neither; the message says which was looked for (a name with a folder
+            separator or a model suffix is taken as a path).
+    """
+    path = Path(model)
+    if path.exists():
+        return path
+    if os.sep in str(model) or "/" in str(model) or path.suffix in (".keras", ".tflite"):
+        raise ValueError(f"{model}: no such file or folder")
+    return resolve_pretrained(str(model), models_dir)
 
 
 def resolve_artifact(path, format=None, fold=None):
@@ -74,10 +82,11 @@ def resolve_artifact(path, format=None, fold=None):
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     if path.is_file():
-        kind = {".keras": "keras", ".tflite": "tflite"}.get(path.suffix)
+        kind = "keras" if path.name.endswith(pretrained.WEIGHT_SUFFIXES) else \
+            {".tflite": "tflite", ".onnx": "onnx"}.get(path.suffix)
         if kind is None:
-            raise ValueError(f"{path}: not a model (expected .keras, .tflite, a SavedModel, "
-                             "a fold, run or export folder)")
+            raise ValueError(f"{path}: not a model (expected .keras, .weights.h5, .tflite, "
+                             ".onnx, a SavedModel, a fold, run or export folder)")
         return path, kind
     if (path / "saved_model.pb").is_file():
         return path, "saved_model"
@@ -97,13 +106,6 @@ def resolve_artifact(path, format=None, fold=None):
     raise ValueError(f"{path}: no model found (looked for {want})")
 
 
-def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def artifact_info(artifact):
     """The merged sidecar information of an artifact: metrics.json, then model_info.json.
 
@@ -113,7 +115,7 @@ def artifact_info(artifact):
     folders = [artifact.parent] + ([artifact] if artifact.is_dir() else [])
     info = {}
     for folder in folders:
-        metrics = _read_json(folder / "metrics.json")
+        metrics = pretrained.read_json(folder / "metrics.json")
         for key in ("dataset", "class_names", "model", "protocol", "fold", "split_seed",
                     "accuracy", "config"):
             if key in metrics:
@@ -121,7 +123,7 @@ def artifact_info(artifact):
         if metrics.get("class_names"):
             info["class_names_source"] = str(folder / "metrics.json")
     for folder in folders:
-        sidecar = _read_json(folder / INFO_FILE)
+        sidecar = pretrained.read_json(folder / INFO_FILE)
         info.update(sidecar)
         if sidecar.get("class_names"):
             info["class_names_source"] = str(folder / INFO_FILE)
@@ -136,7 +138,10 @@ def _load_keras(path):
         import fer_keras.training.optimizers  # noqa: F401 - a compiled model's optimizer
     except ImportError:
         pass
-    model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
+    if path.name.endswith(".weights.h5"):
+        model = pretrained.build_published(path)  # architecture from model_info.json
+    else:
+        model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
 
     def predict(x):
         return np.asarray(keras.ops.convert_to_numpy(model(np.asarray(x, np.float32),
@@ -178,6 +183,11 @@ def load_model(path, format=None, fold=None, num_threads=None):
         predict, input_shape, keras_model = _load_keras(artifact)
     elif kind == "saved_model":
         predict, input_shape, embedded = _load_saved_model(artifact)
+    elif kind == "onnx":
+        from fer_keras.inference.onnx_model import ONNXRunner
+
+        runner = ONNXRunner(artifact, num_threads=num_threads)
+        predict, input_shape = runner, runner.input_shape
     else:
         from fer_keras.inference.tflite import TFLiteRunner
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.inference import faces as _faces
+from fer_keras.inference.detectors import detector_name, make_detector
 from fer_keras.inference.loading import load_model, resolve_pretrained
 
 
@@ -25,15 +26,16 @@ class Predictor:
 
     Args:
         model: a `LoadedModel` (see `Predictor.load` and `Predictor.from_pretrained`).
-        detector: callable `detector(gray uint8 H x W) -> [(x, y, w, h), ...]`; None uses
-            `HaarFaceDetector()`, the JAFFE loader's cascade and settings.
+        detector: "haar" or "mtcnn" (`detectors.make_detector`), or a callable
+            `detector(gray uint8 H x W) -> [(x, y, w, h), ...]`; None uses `HaarFaceDetector()`,
+            the JAFFE loader's cascade and settings.
         crop_scale: side of the crop / side of the detected box; None takes the training
             dataset's (`faces.CROP_SCALES`, from the run's metrics.json or model_info.json).
     """
 
     def __init__(self, model, detector=None, crop_scale=None):
         self.model = model
-        self._detector = detector
+        self._detector = make_detector(detector) if isinstance(detector, str) else detector
         self.dataset = model.dataset
         self.crop_scale = float(crop_scale) if crop_scale is not None else \
             _faces.crop_scale_for(model.dataset)
@@ -139,7 +141,7 @@ class Predictor:
 
         Returns:
             list of dicts: `box` [x, y, w, h] (the detection, image pixels), `crop_box` (the
-            square fed to the model), `label`, `score`, `probabilities` {class name: p}.
+            square fed to the model), `detector` ("haar", "mtcnn", ...), `label`, `score`, `probabilities` {class name: p}.
 
         Raises:
             fer_keras.data.DataError: unreadable file; ValueError: bad array.
@@ -156,8 +158,9 @@ class Predictor:
         for rec, box, crop_box in zip(records, boxes, crop_boxes):
             rec["box"] = list(box)
             rec["crop_box"] = list(crop_box)
-        return [{k: r[k] for k in ("box", "crop_box", "label", "score", "probabilities",
-                                   "heatmap") if k in r} for r in records]
+            rec["detector"] = detector_name(self.detector)
+        return [{k: r[k] for k in ("box", "crop_box", "detector", "label", "score",
+                                   "probabilities", "heatmap") if k in r} for r in records]
 
     @staticmethod
     def read(image, color="bgr"):

@@ -54,6 +54,18 @@ def make_interpreter(model_path=None, model_content=None, num_threads=None, dele
     return interp
 
 
+def quantize_input(x, detail):
+    """Float32 raw pixels as the input tensor `detail` (an input detail dict) takes them: as they
+    are for a float input, quantised with its scale and zero point for an integer one."""
+    x = np.asarray(x, np.float32)
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return x
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
 class TFLiteRunner:
     """Calls a TFLite classifier on float32 raw-pixel batches; returns float32 probabilities."""
 
@@ -75,12 +87,7 @@ class TFLiteRunner:
     def __call__(self, x):
         x = np.asarray(x, np.float32)
         self._resize(len(x))
-        dtype = self.input["dtype"]
-        if dtype != np.float32:
-            scale, zero = self.input["quantization"]
-            info = np.iinfo(dtype)
-            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-        self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.set_tensor(self.input["index"], quantize_input(x, self.input))
         self.interpreter.invoke()
         y = self.interpreter.get_tensor(self.output["index"])
         if self.output["dtype"] != np.float32:

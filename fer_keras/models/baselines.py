@@ -13,6 +13,7 @@ from fer_keras.models.common import (
     classifier_output,
     raw_pixel_input,
 )
+from fer_keras.pretrained import load_weights
 
 APPLICATIONS = {
     "vgg16": "VGG16",
@@ -30,6 +31,7 @@ def keras_application(
     num_classes=7,
     classifier_activation="softmax",
     name=None,
+    weights=None,
     **kwargs,
 ):
     """Builds a ``keras.applications`` backbone with a fresh classifier head.
@@ -40,6 +42,8 @@ def keras_application(
         num_classes: number of classes.
         classifier_activation: ``"softmax"`` or ``None``/``"linear"``.
         name: model name (default: ``application``).
+        weights: ``None`` (random), or trained weights as for the papers' builders (see
+            :mod:`fer_keras.pretrained`); ImageNet weights are never loaded.
         **kwargs: passed to the application (``alpha`` for the MobileNets, ...).
     """
     if application not in APPLICATIONS:
@@ -57,4 +61,4 @@ def keras_application(
     x = backbone(x)
     x = keras.layers.Dense(num_classes, name="classifier")(x)
     outputs = classifier_output(x, classifier_activation)
-    return keras.Model(inputs, outputs, name=name or application)
+    return load_weights(keras.Model(inputs, outputs, name=name or application), weights)

@@ -14,6 +14,7 @@ from fer_keras.models.common import (
     classifier_output,
     raw_pixel_input,
 )
+from fer_keras.pretrained import load_weights
 
 # Table 1, rows 2-7: expansion t, output channels c, repeats n, the stride column's stride, the
 # stride implied by the output-size column, reverse fusion, SE ("N" cells read as "no").
@@ -47,6 +48,7 @@ def i_mobilenetv2(
     bn_momentum=0.9,
     classifier_activation="softmax",
     name="i_mobilenetv2",
+    weights=None,
 ):
     """Builds I-MobileNetV2 (or, with its switches off, the MobileNetV2 rows of Table 2).
 
@@ -77,6 +79,9 @@ def i_mobilenetv2(
             framework).
         classifier_activation: ``"softmax"`` or ``None``/``"linear"`` for logits.
         name: model name.
+        weights: ``None`` (random), a published model's dataset (``"fer2013"``) or full
+            name, or a path to a ``.keras`` / ``.weights.h5`` file; see
+            :mod:`fer_keras.pretrained`.
 
     Returns:
         A functional ``keras.Model`` mapping raw pixels to class probabilities.
@@ -129,4 +134,4 @@ def i_mobilenetv2(
     x = keras.layers.Conv2D(num_classes, 1, name="classifier")(x)
     x = keras.layers.Flatten(name="logits")(x)
     outputs = classifier_output(x, classifier_activation)
-    return keras.Model(inputs, outputs, name=name)
+    return load_weights(keras.Model(inputs, outputs, name=name), weights)

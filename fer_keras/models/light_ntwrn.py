@@ -20,6 +20,7 @@ from fer_keras.models.common import (
     classifier_output,
     raw_pixel_input,
 )
+from fer_keras.pretrained import load_weights
 
 # Table 1. Stem: Conv 3x3, 16 filters, 48x48. Then three stages:
 #   48x48x96  DS-1/DS-2/DS-3 blocks,            repetition 5
@@ -51,6 +52,7 @@ def light_ntwrn(
     bn_momentum=0.9,
     classifier_activation="softmax",
     name="light_ntwrn",
+    weights=None,
 ):
     """Builds Light-NTWRN (or, with other block types, the WRN rows of Table 5).
 
@@ -81,6 +83,9 @@ def light_ntwrn(
         bn_momentum: batch-normalisation momentum.
         classifier_activation: ``"softmax"`` or ``None``/``"linear"`` for logits.
         name: model name.
+        weights: ``None`` (random), a published model's dataset (``"ckplus"``) or full
+            name, or a path to a ``.keras`` / ``.weights.h5`` file; see
+            :mod:`fer_keras.pretrained`.
 
     Returns:
         A functional ``keras.Model`` mapping raw pixels to class probabilities.
@@ -135,4 +140,4 @@ def light_ntwrn(
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = keras.layers.Dense(num_classes, name="classifier")(x)
     outputs = classifier_output(x, classifier_activation)
-    return keras.Model(inputs, outputs, name=name)
+    return load_weights(keras.Model(inputs, outputs, name=name), weights)

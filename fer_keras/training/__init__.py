@@ -4,20 +4,26 @@
     config = resolve_config("synthetic", "i_mobilenetv2", epochs=5, output="runs/demo")
     result = train(config)            # result.folds[0]["accuracy"], result.run_dir
 
-`python -m fer_keras.train` is a thin command line over these two functions. Presets, run-folder
+`python -m fer_keras.train` is a thin command line over these two functions (its parser is
+generated from TrainConfig's fields: `fer_keras.training.cli`); `load_config` / `save_config`
+read and write a configuration file (`train --config`). `fer_keras.train_model` is `train`. Presets, run-folder
 layout and resume semantics: docs/training.md. Importing this package does not import Keras;
 `train` and `TorchSGD` do.
 """
 
-from fer_keras.training.config import TrainConfig, resolve_config
+from fer_keras.training.config import TrainConfig, load_config, resolve_config, save_config
 
 
 def __getattr__(name):
     if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "build_model",
-                "transfer_weights", "predict"):
+                "predict"):
         from fer_keras.training import loop
 
         return getattr(loop, name)
+    if name in ("transfer_weights", "find_model_file"):
+        from fer_keras.training import weights
+
+        return getattr(weights, name)
     if name in ("TorchSGD", "make_optimizer", "step_schedule"):
         from fer_keras.training import optimizers
 
@@ -26,5 +32,5 @@ def __getattr__(name):
 
 
 __all__ = ["TorchSGD", "TrainConfig", "TrainResult", "TrainingDiverged", "build_model",
-           "make_optimizer", "predict", "resolve_config", "step_schedule", "train", "train_fold",
-           "transfer_weights"]
+           "load_config", "make_optimizer", "predict", "resolve_config", "save_config",
+           "step_schedule", "train", "train_fold", "transfer_weights"]

@@ -113,19 +113,25 @@ NO_SAVED_MODEL_NOTE = ("the SavedModel export needs TensorFlow, which is not ins
                        "model.keras was written (pip install tensorflow to export)")
 
 
-def export_saved_model(model, path, class_names=None):
-    """A TensorFlow SavedModel of `inference_copy(model)`, written atomically: signature
-    `serving_default` / `serve` maps `images`, a float32 batch of raw-pixel images (0-255,
-    N x H x W x C), to `probabilities`; `class_names` returns the class names
-    (`fer_keras.export.export_saved_model`, which stores each weight once).
+def save_saved_model(model, path, class_names=None):
+    """Writes `inference_copy(model)` as a SavedModel folder, atomically, with the package's one
+    writer (`fer_keras.deployment.saved_model.write_saved_model`: signature `serving_default`
+    maps `images`, raw 0-255 pixels, to `probabilities`; `class_names` returns the names).
 
-    Returns None on success, or a message saying why there is none (TensorFlow missing).
+    Returns None on success, or a message saying why there is none (TensorFlow missing, or
+    another Keras backend).
     """
     try:
         import tensorflow  # noqa: F401
     except ImportError:
         return NO_SAVED_MODEL_NOTE
-    from fer_keras.export import export_saved_model as write_saved_model
+    import keras
+
+    if keras.backend.backend() != "tensorflow":  # its exporter takes TensorFlow variables
+        return (f"the SavedModel export runs on the TensorFlow backend, this run used "
+                f"{keras.backend.backend()}; model.keras was written (KERAS_BACKEND=tensorflow "
+                "python -m fer_keras.export converts it)")
+    from fer_keras.deployment.saved_model import write_saved_model
 
     with atomic_path(path) as tmp:
         write_saved_model(inference_copy(model), tmp, class_names)

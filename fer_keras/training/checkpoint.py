@@ -10,6 +10,7 @@ about the data has to be stored.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -45,6 +46,25 @@ def read_checkpoint(path):
             keys = sorted(k for k in data.files if k.startswith(prefix + "/"))
             out[prefix] = [data[k] for k in keys]
     return out
+
+
+def open_fold(config, fold_dir):
+    """(saved, finished): the fold's read checkpoint (None without one) and, when the fold is
+    finished, its metrics.json as a dict (else None).
+
+    Raises:
+        ValueError: the checkpoint belongs to a run with another configuration.
+    """
+    path = Path(fold_dir) / FILENAME
+    saved = read_checkpoint(path) if path.exists() else None
+    if saved is not None and saved["state"]["run_key"] != config.run_key():
+        raise ValueError(f"{fold_dir} holds a run with another configuration; choose another "
+                         "--output (or delete the folder to start again)")
+    metrics_path = Path(fold_dir) / "metrics.json"
+    if (saved is not None and metrics_path.exists()
+            and saved["state"]["epochs_done"] == config.epochs):
+        return saved, json.loads(metrics_path.read_text())
+    return saved, None
 
 
 def restore(model, checkpoint):

@@ -3,102 +3,151 @@
 `resolve_config(dataset, model, **overrides)` starts from the paper preset for the model's family
 and the dataset (`fer_keras.presets`), applies the overrides and checks every value; the result
 is printed at the start of each run and saved as `config.json` beside its artifacts.
+`load_config(path, **overrides)` reads such a file back (`python -m fer_keras.train --config`).
+
+Each field carries its documentation as metadata (`help`, `choices`, `flags`, ...): the
+command line (`fer_keras.training.cli`) and `validate` are built from it, so a new field is one
+declaration here. Allowed values live once: the tuples below, `fer_keras.data.DATASETS`,
+`fer_keras.data.augment.POLICIES` and `fer_keras.models.list_models()`.
 """
 
 import dataclasses
 import json
+from pathlib import Path
 
 from fer_keras.presets import PRESET_FIELDS, get_preset
 
-_OPTIMIZERS = ("sgd", "adam")
-_AUGMENT = ("none", "flip", "erasing", "jaffe_expansion")
-_AUTO = ("auto", True, False)
+OPTIMIZERS = ("sgd", "adam")
+AUTO = ("auto", True, False)
+CLASS_WEIGHTS = (None, "balanced")
+CHANNELS = (1, 3)
 # "loop": one train_on_batch call per step (fit per epoch on JAX); "device": the JAX engine with
 # the data on the device and compiled multi-step calls; "fit": model.fit over a tf.data pipeline
 # (TensorFlow); "auto": the fastest that applies to the backend and hardware.
 ENGINES = ("auto", "loop", "device", "fit")
 
 
+def _datasets():
+    from fer_keras.data import DATASETS
+
+    return DATASETS
+
+
+def _models():
+    from fer_keras.models import list_models
+
+    return tuple(list_models())
+
+
+def _policies():
+    from fer_keras.data.augment import POLICIES
+
+    return POLICIES
+
+
+def _field(default=None, help="", factory=None, **meta):
+    """A dataclass field whose metadata documents it (see `fer_keras.training.cli`).
+
+    Metadata keys: `help`; `choices` (a tuple, or a function returning one when the list lives
+    in a module that is expensive to import); `flags` (command-line names, default
+    `--field-name`); `metavar`; `cli=False` (not a flag); `bookkeeping=True` (does not change
+    the result: left out of `run_key`); `all_flag` (a list field: the flag that resets it to
+    None); `item` (a list field: its items' type).
+    """
+    meta["help"] = help
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that decides a run's result (and a few things that do not: output, verbose).
 
-    Attributes:
-        dataset, data_dir, dataset_options: what `fer_keras.data.load_dataset` gets.
-        model, model_kwargs: what `fer_keras.create_model` gets (input shape and class count
-            come from the data).
-        protocol, protocol_options, split_seed: what `make_splits` gets (None: the dataset's
-            leakage-free default); the splits depend on `split_seed` only, not on `seed`.
-        folds: fold numbers to run, or None for all folds of the protocol.
-        epochs, batch_size, optimizer, learning_rate, momentum, weight_decay: the optimisation.
-            `optimizer="sgd"` is PyTorch's SGD (coupled weight decay, see `TorchSGD`).
-        lr_decay_factor, lr_decay_epochs: multiply the learning rate by the factor every that
-            many epochs (0: constant).
-        augment: training augmentation policy ("none", "flip", "erasing", "jaffe_expansion").
-        class_weight: None or "balanced" (scikit-learn's n / (k * count) on the training split).
-        channels: input channels fed to the model (grey images are repeated).
-        seed: weights, dropout, shuffling and augmentation.
-        init: a trained `model.keras` (or a run folder holding one) to start from.
-        recover_from: the best-epoch `model.keras` (or its folder) of a run in `output` whose
-            checkpoint was lost: the run continues after its best epoch with a fresh optimizer
-            (`fer_keras.training.recover`). Only used when the fold has no checkpoint.
-        output: the run folder.
-        mixed_precision, jit_compile: "auto" (on with a GPU, off on CPU), True or False.
-        time_limit: seconds; when set, training stops after the epoch during which it runs out
-            (artifacts come from the best epoch so far; the same call resumes later).
-        engine: the training engine, one of ENGINES (does not change the result's definition).
-        test_each_epoch: also evaluate the test split after every epoch, for reporting only
-            (history.csv columns test_loss, test_accuracy; metrics.json peak_test_accuracy): it
-            never feeds selection, early stopping or the checkpoint choice.
-        preset: the preset the values started from (filled in by `resolve_config`).
+    Each field's `help` metadata says what it does; `python -m fer_keras.train --help` lists
+    them all. In short: `dataset`, `data_dir`, `dataset_options` are what
+    `fer_keras.data.load_dataset` gets; `model`, `model_kwargs` what `fer_keras.create_model`
+    gets (input shape and class count come from the data); `protocol`, `protocol_options`,
+    `split_seed` what `make_splits` gets (the splits depend on `split_seed` only, not on
+    `seed`); the optimisation fields follow the papers' presets (`optimizer="sgd"` is PyTorch's
+    SGD with coupled weight decay, see `TorchSGD`). `preset` and `overridden` record where the
+    values came from (filled in by `resolve_config`).
     """
 
-    dataset: str = "synthetic"
-    model: str = "i_mobilenetv2"
-    data_dir: str = None
-    dataset_options: dict = dataclasses.field(default_factory=dict)
-    model_kwargs: dict = dataclasses.field(default_factory=dict)
-    protocol: str = None
-    protocol_options: dict = dataclasses.field(default_factory=dict)
-    split_seed: int = 0
-    folds: list = None
-    epochs: int = 10
-    batch_size: int = 32
-    optimizer: str = "sgd"
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    lr_decay_factor: float = 1.0
-    lr_decay_epochs: int = 0
-    augment: str = "flip"
-    class_weight: str = None
-    channels: int = 3
-    seed: int = 0
-    init: str = None
-    recover_from: str = None
-    output: str = None
-    mixed_precision: object = "auto"
-    jit_compile: object = "auto"
-    time_limit: float = None
-    engine: str = "auto"
-    test_each_epoch: bool = False
-    preset: str = ""
+    dataset: str = _field("synthetic", "dataset name", choices=_datasets)
+    model: str = _field("i_mobilenetv2", "any registered model (python -m fer_keras.models "
+                        "lists them)", choices=_models, metavar="NAME")
+    data_dir: str = _field(None, "the dataset folder as downloaded, or a pack (.npz.xz); not "
+                           "for synthetic")
+    dataset_options: dict = _field(help="JSON object of loader options, e.g. "
+                                   "'{\"num_examples\": 350}'", factory=dict)
+    model_kwargs: dict = _field(help="JSON object of builder overrides, e.g. "
+                                "'{\"alpha\": 0.35}'", factory=dict)
+    protocol: str = _field(None, "split protocol (default: the dataset's leakage-free one)")
+    protocol_options: dict = _field(help="JSON object of protocol options, e.g. "
+                                    "'{\"num_folds\": 5}'", factory=dict)
+    split_seed: int = _field(0, "seed of the protocol's splits")
+    folds: list = _field(None, "run fold K (repeatable); default all folds", flags=("--fold",),
+                         metavar="K", item=int, bookkeeping=True,
+                         all_flag=("--all-folds", "run every fold of the protocol (the default)"))
+    epochs: int = _field(10, "training epochs", bookkeeping=True)
+    batch_size: int = _field(32, "training batch size")
+    optimizer: str = _field("sgd", "sgd (PyTorch-style, coupled weight decay) or adam",
+                            choices=OPTIMIZERS)
+    learning_rate: float = _field(0.01, "initial learning rate",
+                                  flags=("--learning-rate", "--lr"))
+    momentum: float = _field(0.9, "SGD momentum")
+    weight_decay: float = _field(0.0, "coupled (PyTorch-style) weight decay for sgd")
+    lr_decay_factor: float = _field(1.0, "multiply the learning rate by this every "
+                                    "lr_decay_epochs epochs")
+    lr_decay_epochs: int = _field(0, "epochs between learning-rate decays (0: constant)")
+    augment: str = _field("flip", "training augmentation policy", choices=_policies)
+    class_weight: str = _field(None, "balanced: scikit-learn's n / (k * count) on the training "
+                               "split", choices=CLASS_WEIGHTS)
+    channels: int = _field(3, "input channels fed to the model (grey images are repeated)",
+                           choices=CHANNELS)
+    seed: int = _field(0, "weights, dropout, shuffling, augmentation")
+    init: str = _field(None, "a trained model.keras (or run folder) to fine-tune from",
+                       bookkeeping=True)
+    recover_from: str = _field(None, "continue the run in --output whose checkpoint was lost "
+                               "from its best-epoch model.keras (fresh optimizer; noted in "
+                               "metrics.json)", metavar="MODEL", bookkeeping=True)
+    output: str = _field(None, "the run folder (default runs/DATASET-MODEL-PROTOCOL-seedSEED)",
+                         bookkeeping=True)
+    mixed_precision: object = _field("auto", "auto (on with a GPU, off on CPU), on, off",
+                                     choices=AUTO)
+    jit_compile: object = _field("auto", "auto (on with a GPU, off on CPU), on, off",
+                                 choices=AUTO)
+    time_limit: float = _field(None, "stop after the epoch during which this much time has "
+                               "passed and write the artifacts of the best epoch so far; the "
+                               "same command resumes later", metavar="SECONDS", bookkeeping=True)
+    engine: str = _field("auto", "training engine: auto, loop (a call per step), device (JAX: "
+                         "data on the device, compiled multi-step calls), fit (TensorFlow: "
+                         "model.fit over tf.data)", choices=ENGINES, bookkeeping=True)
+    models_together: int = _field(0, "device engine: train K of the selected folds together in "
+                                  "one compiled program (0: all; 1: one at a time)",
+                                  metavar="K", bookkeeping=True)
+    test_each_epoch: bool = _field(False, "also evaluate the test split after every epoch "
+                                   "(history.csv and metrics.json's peak_test_accuracy; "
+                                   "reporting only, never selection)", bookkeeping=True)
+    preset: str = _field("", "the preset the values started from", cli=False)
+    overridden: tuple = _field((), "the fields set by the user rather than the preset",
+                               cli=False, bookkeeping=True)
+
+    def __post_init__(self):
+        self.overridden = tuple(self.overridden or ())
 
     def validate(self):
         """Raises ValueError naming the first bad value."""
-        from fer_keras.data import DATASETS
-        from fer_keras.models import list_models
-
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
-        if self.model not in list_models():
-            raise ValueError(f"unknown model {self.model!r}; registered: "
-                             f"{', '.join(list_models())}")
+        for f in dataclasses.fields(self):
+            choices = allowed_values(f)
+            value = getattr(self, f.name)
+            if choices is not None and value not in choices:
+                raise ValueError(f"{f.name} must be one of {', '.join(map(repr, choices))}; "
+                                 f"got {value!r}")
         for name in ("epochs", "batch_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
         if not 0 <= self.momentum < 1:
@@ -108,12 +157,6 @@ class TrainConfig:
         if self.lr_decay_epochs < 0 or not 0 < self.lr_decay_factor <= 1:
             raise ValueError("lr_decay_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
                              f"{self.lr_decay_epochs!r}, {self.lr_decay_factor!r}")
-        if self.augment not in _AUGMENT:
-            raise ValueError(f"augment must be one of {_AUGMENT}, got {self.augment!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
-        if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
         if self.folds is not None and (not self.folds or any(
                 not isinstance(f, int) or f < 0 for f in self.folds)):
             raise ValueError(f"folds must be None or a list of fold numbers >= 0, got "
@@ -125,19 +168,22 @@ class TrainConfig:
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got "
                              f"{self.time_limit!r}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if not isinstance(self.models_together, int) or self.models_together < 0:
+            raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
+                             f"{self.models_together!r}")
         if not isinstance(self.test_each_epoch, bool):
             raise ValueError(f"test_each_epoch must be True or False, got "
                              f"{self.test_each_epoch!r}")
-        for name in ("mixed_precision", "jit_compile"):
-            if getattr(self, name) not in _AUTO:
-                raise ValueError(f"{name} must be 'auto', True or False, got "
-                                 f"{getattr(self, name)!r}")
+        from fer_keras.models.kwargs import check_model_kwargs
+
+        check_model_kwargs(self.model, self.model_kwargs)
         return self
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The fields as JSON-ready values (what config.json and metrics.json hold)."""
+        d = dataclasses.asdict(self)
+        d["overridden"] = list(self.overridden)
+        return d
 
     @classmethod
     def from_dict(cls, values):
@@ -150,14 +196,14 @@ class TrainConfig:
     def run_key(self):
         """The values a resumed run must share with the run it resumes (all but bookkeeping)."""
         d = self.to_dict()
-        for name in ("output", "folds", "epochs", "init", "time_limit", "recover_from", "engine",
-                     "test_each_epoch"):
+        for name in BOOKKEEPING:
             d.pop(name)
         return json.dumps(d, sort_keys=True, default=str)
 
-    def describe(self, overridden=()):
+    def describe(self, overridden=None):
         """The configuration as aligned lines; overridden fields are marked with '*'."""
-        d = self.to_dict()
+        overridden = self.overridden if overridden is None else overridden
+        d = {k: v for k, v in self.to_dict().items() if k != "overridden"}
         width = max(map(len, d))
         lines = [f"configuration (preset {self.preset or '-'}; * = overridden):"]
         for k, v in d.items():
@@ -165,8 +211,21 @@ class TrainConfig:
         return "\n".join(lines)
 
 
+def allowed_values(field):
+    """The tuple of values a TrainConfig field accepts, or None when any value of its type does."""
+    choices = field.metadata.get("choices")
+    return choices() if callable(choices) else choices
+
+
+# Fields that do not change a run's result: left out of `run_key`.
+BOOKKEEPING = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                    if f.metadata.get("bookkeeping"))
+
+
 def resolve_config(dataset="synthetic", model="i_mobilenetv2", **overrides):
     """The preset for (model, dataset), updated with `overrides`, validated.
+
+    `config.overridden` names the fields the overrides set (beside dataset and model).
 
     Example:
         config = resolve_config("ckplus", "light_ntwrn", data_dir="data/ckplus", epochs=50)
@@ -179,8 +238,34 @@ def resolve_config(dataset="synthetic", model="i_mobilenetv2", **overrides):
     get_entry(model)  # unknown model: ValueError listing the registered ones
     preset = get_preset(model, dataset)
     values = {"dataset": dataset, "model": model, **preset.values}
-    values.update({k: v for k, v in overrides.items()})
-    config = TrainConfig.from_dict({**values, "preset": f"{preset.name} ({preset.source})"})
-    config.overridden = tuple(k for k in overrides
-                              if k in PRESET_FIELDS or k not in ("dataset", "model"))
-    return config.validate()
+    values.update(overrides)
+    overridden = tuple(k for k in overrides
+                       if k in PRESET_FIELDS or k not in ("dataset", "model"))
+    return TrainConfig.from_dict({**values, "preset": f"{preset.name} ({preset.source})",
+                                  "overridden": overridden}).validate()
+
+
+def load_config(path, **overrides):
+    """The configuration saved in `path` (a run's config.json), with `overrides` applied.
+
+    The file's values are taken as they are (the preset is not consulted again); the overrides
+    join the fields it records as overridden.
+    """
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read a configuration ({err})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of TrainConfig fields")
+    values.update(overrides)
+    recorded = tuple(values.get("overridden") or ())
+    values["overridden"] = recorded + tuple(k for k in overrides if k not in recorded)
+    return TrainConfig.from_dict(values).validate()
+
+
+def save_config(config, path):
+    """Writes `config` as JSON to `path`, atomically (what `load_config` reads)."""
+    from fer_keras.training.artifacts import write_json
+
+    write_json(path, config.to_dict())
+    return Path(path)

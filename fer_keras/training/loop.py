@@ -17,9 +17,11 @@ import numpy as np
 from fer_keras.training import artifacts, checkpoint, epoch_eval, recover, tf_fit
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.divergence import TrainingDiverged, raise_diverged  # noqa: F401
+from fer_keras.training.tensorboard import summary_writer, write_scalars
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
+from fer_keras.training.weights import find_model_file, transfer_weights
 
 
 @dataclasses.dataclass
@@ -60,12 +62,12 @@ def train(config, verbose=1):
     import keras
 
     from fer_keras.data import load_dataset, make_splits
+    from fer_keras.training.device import resolve_engine
 
-    overridden = getattr(config, "overridden", ())
     config = TrainConfig.from_dict(config.to_dict()).validate()
     run_dir = Path(config.output) if config.output else default_output(config)
     config.output = str(run_dir)
-    _log(verbose, config.describe(overridden),
+    _log(verbose, config.describe(),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
@@ -79,14 +81,13 @@ def train(config, verbose=1):
     run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.write_json(run_dir / "config.json", config.to_dict())
     deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
-    results = []
-    for fold in folds:
-        if deadline is not None and time.monotonic() > deadline:
-            _log(verbose, f"time limit of {config.time_limit:g} s reached: folds from {fold} on "
-                          "were not started; run the same command again to continue")
-            break
-        results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose,
-                                  deadline=deadline))
+    if resolve_engine(config) == "device":
+        from fer_keras.training.jax_engine import train_members
+
+        results = train_members(config, ds, splits, folds, run_dir, verbose, deadline,
+                                config.models_together)
+    else:
+        results = _train_folds(config, ds, splits, folds, run_dir, verbose, deadline)
     summary = {}
     if len(results) > 1:
         summary = summarize_folds(results)
@@ -99,6 +100,19 @@ def train(config, verbose=1):
     return TrainResult(run_dir, results, summary)
 
 
+def _train_folds(config, ds, splits, folds, run_dir, verbose, deadline):
+    """`train_fold` for each fold in turn; folds not started before the deadline are left out."""
+    results = []
+    for fold in folds:
+        if deadline is not None and time.monotonic() > deadline:
+            _log(verbose, f"time limit of {config.time_limit:g} s reached: folds from {fold} on "
+                          "were not started; run the same command again to continue")
+            break
+        results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose,
+                                  deadline=deadline))
+    return results
+
+
 def build_model(config, ds):
     """The configured model for the dataset's image size and classes (weights from `init`)."""
     import keras
@@ -109,37 +123,11 @@ def build_model(config, ds):
     model = create_model(config.model, input_shape=(h, w, config.channels),
                          num_classes=ds.num_classes, **config.model_kwargs)
     if config.init:
-        source = keras.saving.load_model(_find_model_file(config.init), safe_mode=True)
+        source = keras.saving.load_model(find_model_file(config.init), safe_mode=True)
         copied = transfer_weights(source, model)
         if not copied:
             raise ValueError(f"--init {config.init}: no layer of it matches {config.model}")
     return model
-
-
-def _find_model_file(path, option="init"):
-    path = Path(path)
-    for candidate in (path, path / "model.keras", path / "fold_0" / "model.keras"):
-        if candidate.is_file() and candidate.suffix == ".keras":
-            return str(candidate)
-    raise ValueError(f"{option}: no model.keras at {path}")
-
-
-def transfer_weights(source, target):
-    """Copies weights layer by layer (same name, same shapes); returns the names copied.
-
-    A classifier with another class count keeps its fresh weights (fine-tuning across datasets).
-    """
-    by_name = {layer.name: layer for layer in source.layers}
-    copied = []
-    for layer in target.layers:
-        src = by_name.get(layer.name)
-        if src is None or not layer.weights:
-            continue
-        values = src.get_weights()
-        if [v.shape for v in values] == [tuple(w.shape) for w in layer.weights]:
-            layer.set_weights(values)
-            copied.append(layer.name)
-    return copied
 
 
 def _batches(config, ds, indices, epoch, drop_remainder=False):
@@ -172,7 +160,8 @@ def predict(model, ds, indices, batch_size, channels):
     return np.concatenate(out)
 
 
-def _class_weights(config, labels, num_classes):
+def class_weights(config, labels, num_classes):
+    """Per-class loss weights for `config.class_weight="balanced"` (else None)."""
     if config.class_weight != "balanced":
         return None
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
@@ -224,17 +213,10 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     fold_dir.mkdir(parents=True, exist_ok=True)
     ds = split_dataset(split, ds)
     ckpt_path = fold_dir / checkpoint.FILENAME
-    saved = checkpoint.read_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    if saved is not None and saved["state"]["run_key"] != config.run_key():
-        raise ValueError(f"{fold_dir} holds a run with another configuration; choose another "
-                         "--output (or delete the folder to start again)")
-    metrics_path = fold_dir / "metrics.json"
-    if (saved is not None and metrics_path.exists()
-            and saved["state"]["epochs_done"] == config.epochs):
-        import json
-
-        _log(verbose, f"fold {split.fold}: already finished ({metrics_path})")
-        return json.loads(metrics_path.read_text())
+    saved, finished = checkpoint.open_fold(config, fold_dir)
+    if finished is not None:
+        _log(verbose, f"fold {split.fold}: already finished ({fold_dir / 'metrics.json'})")
+        return finished
     epoch_eval.check_validation(config, split)
 
     mixed, jit = resolve_auto(config)
@@ -272,8 +254,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             recover.note_session(state, describe_hardware()["summary"])
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
-        weights = _class_weights(config, ds.labels[split.train], ds.num_classes)
-        writer = _summary_writer(fold_dir / "logs")
+        weights = class_weights(config, ds.labels[split.train], ds.num_classes)
+        writer = summary_writer(fold_dir / "logs")
         for epoch in range(state["epochs_done"], config.epochs):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
                              ckpt_path, drop_remainder)
@@ -285,7 +267,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             state["history"].append(row)
             checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
             artifacts.write_history_csv(fold_dir / "history.csv", state["history"])
-            _write_scalars(writer, row)
+            write_scalars(writer, row)
             _log(verbose, f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
                           f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
                           f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
@@ -298,7 +280,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
                 break
         if best_weights is not None:
             model.set_weights(best_weights)
-        return _write_artifacts(model, config, ds, split, fold_dir, state, verbose)
+        return write_artifacts(model, config, ds, split, fold_dir, state, verbose)
     finally:
         keras.config.set_dtype_policy(policy)
 
@@ -356,6 +338,11 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
     return total_loss / seen, total_acc / seen
 
 
+def diverged(loss, epoch, step, ckpt_path, lr):
+    """Raises TrainingDiverged (`divergence.raise_diverged`; the device engine calls this)."""
+    raise_diverged(loss, epoch, ckpt_path, lr, step)
+
+
 def _fit_backend():
     """True where one `fit` call per epoch is used instead of `train_on_batch` (JAX).
 
@@ -388,35 +375,6 @@ def _fit_epoch(trainer, config, ds, split, epoch, weights, steps, drop_remainder
     return float(logs["loss"]), float(logs.get("accuracy", np.nan))
 
 
-def _summary_writer(logdir):
-    """A TensorBoard event writer when TensorFlow is installed, else None.
-
-    Scalars are written with `tf.summary.write` and the "scalars" plugin tag, which needs only
-    TensorFlow (not the `tensorboard` package).
-    """
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return None
-    return tf.summary.create_file_writer(str(logdir))
-
-
-def _write_scalars(writer, row):
-    if writer is None:
-        return
-    import tensorflow as tf
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
-    with writer.as_default():
-        for key, value in row.items():
-            if key != "epoch":
-                tf.summary.write(key, tf.constant(float(value)), step=row["epoch"] + 1,
-                                 metadata=metadata)
-    writer.flush()
-
-
 def run_metadata(config, ds, split, model):
     """The descriptive keys of metrics.json (everything but the measured numbers)."""
     import fer_keras
@@ -446,7 +404,8 @@ def evaluation_split(split):
     return "val", split.val
 
 
-def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
+def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
+    """A fold's metrics.json, model.keras, SavedModel and plots, from `model`'s weights."""
     name, indices = evaluation_split(split)
     probs = predict(model, ds, indices, config.batch_size, config.channels)
     measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
@@ -473,17 +432,17 @@ def _write_artifacts(model, config, ds, split, fold_dir, state, verbose):
         metrics.setdefault("notes", []).append(
             "the protocol has no test examples: these are validation figures, the split the best "
             "epoch was chosen on")
-    title = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}, {name})"
+    where = f"{config.model} on {config.dataset} ({split.protocol} fold {split.fold}"
+    title = f"{where}, {name})"  # the confusion matrix's split; the curves name their own
     artifacts.save_keras_model(model, fold_dir / "model.keras")
-    message = artifacts.export_saved_model(model, fold_dir / "saved_model",
-                                            ds.class_names)
+    message = artifacts.save_saved_model(model, fold_dir / "saved_model", ds.class_names)
     metrics["saved_model"] = None if message else "saved_model"
     if message:
         metrics.setdefault("notes", []).append(message)
         _log(verbose, message)
     plot_confusion_matrix(measured["confusion_matrix"], ds.class_names,
                           fold_dir / "confusion_matrix.png", title)
-    plot_history(state["history"], fold_dir / "curves.png", title)
+    plot_history(state["history"], fold_dir / "curves.png", f"{where})")
     artifacts.write_json(fold_dir / "metrics.json", metrics)
     _log(verbose, f"fold {split.fold}: {name} accuracy {metrics['accuracy']:.4f}, balanced "
                   f"{metrics['balanced_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "

@@ -102,24 +102,38 @@ def plot_confusion_matrix(matrix, class_names, path, title=""):
     plt.close(fig)
 
 
+HISTORY_SPLITS = (("", "training"), ("val_", "validation"), ("test_", "test (reporting only)"))
+
+
 def plot_history(rows, path, title=""):
-    """Loss and accuracy per epoch (training and validation) and the learning rate."""
+    """Loss and accuracy per epoch of every split the history holds (training, validation when
+    there is one, test with --test-each-epoch) and the learning rate; the title names them.
+    Returns the names of the splits plotted."""
     from fer_keras.training.artifacts import atomic_path
 
     plt = _pyplot()
     epochs = [r["epoch"] + 1 for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    plotted = []
+    for prefix, label in HISTORY_SPLITS:
+        values = {key: [float(r.get(prefix + key, "nan")) for r in rows]
+                  for key in ("loss", "accuracy")}
+        if not any(v == v for v in values["accuracy"]):  # absent or all NaN
+            continue
+        plotted.append(label)
+        for ax, key in zip(axes[:2], ("loss", "accuracy")):
+            ax.plot(epochs, values[key], label=label)
     for ax, key in zip(axes[:2], ("loss", "accuracy")):
-        ax.plot(epochs, [r[key] for r in rows], label="train")
-        ax.plot(epochs, [r[f"val_{key}"] for r in rows], label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.legend()
     axes[2].plot(epochs, [r["learning_rate"] for r in rows])
     axes[2].set_xlabel("epoch")
     axes[2].set_ylabel("learning rate")
-    fig.suptitle(title)
+    fig.suptitle(f"{title}: {', '.join(plotted)} per epoch" if title else
+                 f"{', '.join(plotted)} per epoch")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+    return plotted

@@ -24,8 +24,8 @@ from pathlib import Path
 # Values that may differ between the lost run and its continuation: bookkeeping, and where the
 # same data was read from (a folder or a pack: the data fingerprint is compared instead).
 _BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
-                "engine", "test_each_epoch",
-                "preset")
+                "engine", "models_together", "test_each_epoch",
+                "preset", "overridden")
 
 
 class RecoveryError(ValueError):
@@ -74,7 +74,7 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
     """
     import keras
 
-    from fer_keras.training.loop import _find_model_file, transfer_weights
+    from fer_keras.training.weights import find_model_file, transfer_weights
 
     fold_dir = Path(fold_dir)
     metrics_path, history_path = fold_dir / "metrics.json", fold_dir / "history.csv"
@@ -89,7 +89,7 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
         raise RecoveryError(f"{history_path} has {len(history)} epochs, fewer than the best "
                             f"epoch {best} recorded in metrics.json")
     try:
-        source_path = _find_model_file(config.recover_from, "recover_from")
+        source_path = find_model_file(config.recover_from, "recover_from")
     except ValueError as err:
         raise RecoveryError(str(err)) from None
     copied = set(transfer_weights(keras.saving.load_model(source_path, safe_mode=True), model))

@@ -1,7 +1,7 @@
 """Throughput of the tf.data training pipeline, in augmented batches per second.
 
-    python -m fer_keras.data.benchmark --dataset fer2013 --data-dir ../shared/data/fer2013
-    python -m fer_keras.data.benchmark                # synthetic data, no download
+    python -m fer_keras.data.throughput --dataset fer2013 --data-dir ../shared/data/fer2013
+    python -m fer_keras.data.throughput                # synthetic data, no download
 
 Measures `make_tf_dataset(..., training=True)` end to end (gather, augmentation, channel
 conversion, prefetch), after a warm-up, with nothing consuming the batches but the loop. The
@@ -45,7 +45,7 @@ def measure(ds, batch_size=64, augment="erasing", steps=200, warmup=20, numpy_pa
 def main(argv=None):
     from fer_keras.data import load_dataset
 
-    p = argparse.ArgumentParser(prog="python -m fer_keras.data.benchmark", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m fer_keras.data.throughput", description=__doc__)
     p.add_argument("--dataset", default="synthetic")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--batch-size", type=int, default=64)

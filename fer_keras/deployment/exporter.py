@@ -1,0 +1,171 @@
+"""`export`: a trained model written as SavedModel and three TFLite models, each checked.
+
+Every exported model is run on the run's validation split (`fer_keras.data.run_split`) and
+compared with the Keras model; the int8 model is calibrated on the run's training images. The
+command line over it is `python -m fer_keras.export`, which documents the files written.
+"""
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.deployment.checks import (
+    compare, latency_ms, log_entry, passed, predict_batched, tflite_entry,
+)
+from fer_keras.deployment.tflite_convert import TFLITE_FILES, TFLITE_MODES
+
+FORMATS = ("saved_model",) + TFLITE_MODES
+ALL_FORMATS = FORMATS + ("onnx",)  # onnx on request: needs fer_keras[onnx]
+
+
+def load_split_images(dataset=None, data_dir=None, info=None, channels=3, split="val",
+                      limit=None, seed=0, dataset_options=None):
+    """(images float32 N x H x W x channels, labels, class names, description) of one split.
+
+    Protocol, fold, split seed, dataset options and data folder come from `info` (a run's
+    metrics.json) when it names the same dataset (`rebuild_split`). `split` is "train", "val"
+    or "test" (an empty "val" falls back to "test"); `limit` draws that many at random (seeded).
+    """
+    from fer_keras.data import iterate_batches
+    from fer_keras.data.run_split import rebuild_split
+
+    info = info or {}
+    rebuilt = rebuild_split(info, dataset or info.get("dataset") or "synthetic", data_dir,
+                            dataset_options=dataset_options)
+    indices = rebuilt.indices(split)
+    if len(indices) == 0 and split == "val":
+        indices, split = rebuilt.indices("test"), "test"
+    if limit is not None and len(indices) > limit:
+        indices = np.sort(np.random.default_rng(seed).choice(indices, limit, replace=False))
+    ds, s = rebuilt.dataset, rebuilt.split
+    batches = list(iterate_batches(ds, indices, 256, training=False, channels=channels))
+    x = np.concatenate([b[0] for b in batches]).astype(np.float32)
+    y = np.concatenate([b[1] for b in batches])
+    desc = f"{rebuilt.dataset_name} {s.protocol} fold {s.fold} {split} ({len(y)} images)"
+    return x, y, tuple(ds.class_names), desc
+
+
+def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
+           calibration_size=200, val_limit=None, float_tolerance=1e-3, min_agreement=0.9,
+           latency_repeats=50, log=print):
+    """Exports a Keras artifact to every format in `formats`, checks each, returns the report.
+
+    The report (also written to `export_report.json`) has per format: file, size_bytes,
+    agreement / max_abs_diff / accuracy on the validation split, latency_ms (batch 1, one
+    thread), ops (TFLite) and `passed`; top level: `passed`, the split used, class names.
+    """
+    from fer_keras.deployment.saved_model import write_saved_model
+
+    job = _Job(model_path, output, dataset, data_dir, val_limit, latency_repeats, log)
+    write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
+    for fmt in formats:
+        t0 = time.time()
+        if fmt == "onnx":
+            entry = job.onnx_entry()
+        else:
+            entry = job.saved_model_entry() if fmt == "saved_model" else job.tflite_entry(
+                fmt, calibration_size)
+        entry["export_s"] = round(time.time() - t0, 1)
+        entry["passed"] = passed(fmt, entry, float_tolerance, min_agreement)
+        job.report["formats"][fmt] = entry
+        log_entry(log, fmt, entry)
+    return job.finish()
+
+
+class _Job:
+    """One export: the loaded model, its validation images and the report being filled."""
+
+    def __init__(self, model_path, output, dataset, data_dir, val_limit, repeats, log):
+        from fer_keras.inference.loading import artifact_info, load_model, resolve_artifact
+        from fer_keras.inference.tflite import interpreter_class
+
+        artifact, _ = resolve_artifact(model_path, "keras")
+        self.loaded = load_model(artifact)
+        self.model, self.artifact, self.repeats, self.log = (
+            self.loaded.keras_model, artifact, repeats, log)
+        info = artifact_info(artifact)
+        self.output = Path(output)
+        self.output.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(artifact, self.output / "model.keras")
+        self.dataset, self.data_dir = dataset or info.get("dataset") or "synthetic", data_dir
+        self.info = info if info.get("dataset") == self.dataset else {}
+        self.channels = self.loaded.input_shape[-1]
+        log(f"model: {artifact} ({self.model.name}, {self.model.count_params():,} params, input "
+            f"{self.loaded.input_shape}, classes {list(self.loaded.class_names)} from "
+            f"{self.loaded.class_names_source})")
+        self.x_val, self.y_val, data_classes, val_desc = load_split_images(
+            self.dataset, data_dir, self.info, self.channels, "val", val_limit)
+        if len(data_classes) != len(self.loaded.class_names):
+            raise ValueError(f"{self.dataset} has {len(data_classes)} classes, the model "
+                             f"{len(self.loaded.class_names)}")
+        log(f"validation: {val_desc}")
+        self.reference = predict_batched(self.loaded.predict, self.x_val)
+        self.saved_dir, self.representative = self.output / "saved_model", None
+        self.report = {"model": str(artifact), "dataset": self.dataset, "validation": val_desc,
+                       "class_names": list(self.loaded.class_names),
+                       "input_shape": list(self.loaded.input_shape),
+                       "interpreter": interpreter_class()[1],
+                       "formats": {"keras": self._keras_entry()}}
+
+    def _keras_entry(self):
+        entry = {"file": "model.keras", "size_bytes": (self.output / "model.keras").stat().st_size,
+                 **compare(self.reference, self.reference, self.y_val), "passed": True,
+                 "latency_ms": latency_ms(self.model.predict_on_batch, self.x_val[:1],
+                                          self.repeats)}
+        self.log(f"  keras          accuracy {entry['accuracy']:.4f}  latency "
+                 f"{entry['latency_ms']:.2f} ms  size {entry['size_bytes'] / 1e6:.2f} MB")
+        return entry
+
+    def _measure(self, fn, entry):
+        entry.update(compare(self.reference, predict_batched(fn, self.x_val), self.y_val))
+        entry["latency_ms"] = latency_ms(fn, self.x_val[:1], self.repeats)
+        return entry
+
+    def saved_model_entry(self):
+        from fer_keras.inference.loading import load_model
+
+        sm = load_model(self.saved_dir, "saved_model")
+        size = sum(f.stat().st_size for f in self.saved_dir.rglob("*") if f.is_file())
+        entry = {"file": "saved_model/", "size_bytes": size,
+                 "embedded_class_names": list(sm.class_names)}
+        if tuple(sm.class_names) != tuple(self.loaded.class_names):
+            entry["error"] = "embedded class names differ"
+        return self._measure(sm.predict, entry)
+
+    def tflite_entry(self, fmt, calibration_size):
+        from fer_keras.deployment.tflite_convert import convert_tflite
+        from fer_keras.inference.tflite import TFLiteRunner
+
+        if fmt == "int8" and self.representative is None:
+            self.representative, _, _, cal_desc = load_split_images(
+                self.dataset, self.data_dir, self.info, self.channels, "train", calibration_size)
+            self.report["calibration"] = cal_desc
+            self.log(f"calibration: {cal_desc}")
+        path = self.output / TFLITE_FILES[fmt]
+        path.write_bytes(convert_tflite(self.saved_dir, fmt, self.representative))
+        return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
+
+    def onnx_entry(self):
+        from fer_keras.inference.onnx_model import ONNX_FILE, ONNXRunner, export_onnx
+
+        path = export_onnx(self.model, self.output / ONNX_FILE)
+        entry = {"file": path.name, "size_bytes": path.stat().st_size}
+        return self._measure(ONNXRunner(path, num_threads=1), entry)
+
+    def finish(self):
+        from fer_keras.inference.faces import crop_scale_for
+        from fer_keras.inference.loading import INFO_FILE
+
+        report = self.report
+        report["passed"] = all(e["passed"] for e in report["formats"].values())
+        model_info = {"class_names": list(self.loaded.class_names), "dataset": self.dataset,
+                      "input_shape": list(self.loaded.input_shape),
+                      "crop_scale": crop_scale_for(self.dataset), "source": str(self.artifact),
+                      "model": self.model.name,
+                      "formats": {k: v["file"] for k, v in report["formats"].items()}}
+        (self.output / INFO_FILE).write_text(json.dumps(model_info, indent=2) + "\n")
+        (self.output / "export_report.json").write_text(json.dumps(report, indent=2) + "\n")
+        return report

@@ -1,0 +1,76 @@
+"""Face detectors to choose from: OpenCV's Haar cascade (default) and MTCNN (optional extra).
+
+    from fer_keras.inference.detectors import make_detector
+    detector = make_detector("mtcnn")          # or "haar"; any callable gray -> boxes works
+    boxes = detector(gray_uint8)               # [(x, y, w, h), ...], square, largest first
+
+MTCNN (Zhang et al., "Joint Face Detection and Alignment using Multi-task Cascaded
+Convolutional Networks", IEEE SPL 2016) comes from the `mtcnn` package (`pip install
+fer_keras[mtcnn]`), which carries its weights inside its wheel and runs on TensorFlow, so it works
+offline. It finds rotated and small faces that the frontal Haar cascade misses, at a higher cost
+per image (docs/deployment.md, "Face detectors"). Its boxes are made square around their centre
+with the longer side, as the Haar boxes are, so the per-dataset crop scales apply to both.
+"""
+
+DETECTORS = ("haar", "mtcnn")
+
+
+def square(box):
+    """(x, y, w, h) -> the square with side max(w, h) around the same centre."""
+    x, y, w, h = (int(round(v)) for v in box)
+    s = max(w, h)
+    return (x + (w - s) // 2, y + (h - s) // 2, s, s)
+
+
+class MTCNNFaceDetector:
+    """MTCNN from the `mtcnn` package; called on a uint8 grayscale image like `HaarFaceDetector`.
+
+    Args:
+        min_size: smallest face side in pixels (MTCNN's `min_face_size`, default 20).
+        confidence: keep faces whose final-stage confidence is at least this (default 0.9).
+        **stage_kwargs: passed to `MTCNN.detect_faces` (`threshold_pnet`, `scale_factor`, ...).
+    """
+
+    name = "mtcnn"
+
+    def __init__(self, min_size=None, confidence=0.9, **stage_kwargs):
+        try:
+            from mtcnn import MTCNN
+        except ImportError:
+            raise ImportError("the mtcnn detector needs the mtcnn package: "
+                              "pip install 'fer_keras[mtcnn]' (or pip install mtcnn lz4)") from None
+        self.mtcnn = MTCNN()
+        self.confidence = float(confidence)
+        self.kwargs = dict(stage_kwargs)
+        if min_size is not None:
+            self.kwargs["min_face_size"] = int(min_size)
+
+    def __call__(self, gray):
+        import numpy as np
+
+        rgb = np.repeat(np.asarray(gray, np.uint8)[..., None], 3, axis=-1)
+        found = self.mtcnn.detect_faces(rgb, **self.kwargs)
+        boxes = [square(f["box"]) for f in found if f["confidence"] >= self.confidence]
+        return sorted(boxes, key=lambda b: -b[2] * b[3])
+
+
+def make_detector(name="haar", min_size=None, **kwargs):
+    """A detector by name ("haar" or "mtcnn"); ValueError naming the accepted ones otherwise."""
+    if name == "haar":
+        from fer_keras.inference.faces import HaarFaceDetector
+
+        return HaarFaceDetector(min_size=min_size, **kwargs)
+    if name == "mtcnn":
+        return MTCNNFaceDetector(min_size=min_size, **kwargs)
+    raise ValueError(f"unknown face detector {name!r}; accepted: {', '.join(DETECTORS)}")
+
+
+def detector_name(detector):
+    """"haar", "mtcnn", or the name of a user's callable (the records' `detector`)."""
+    from fer_keras.inference.faces import HaarFaceDetector
+
+    if isinstance(detector, HaarFaceDetector):
+        return "haar"
+    if isinstance(detector, MTCNNFaceDetector):
+        return "mtcnn"
+    return getattr(detector, "__name__", type(detector).__name__)

@@ -1,0 +1,86 @@
+"""A trained model (any artifact) scored on a split of a dataset, as `metrics.json` scores it.
+
+The protocol, fold, split seed and data come from the run the model belongs to
+(`fer_keras.data.run_split.rebuild_split` over its metrics.json), so the numbers reproduce
+`metrics.json`; arguments override them. The model is loaded by `fer_keras.inference.loading`,
+the one loader behind `evaluate`, `predict` and `Predictor`.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+_MEASURED = ("num_examples", "accuracy", "balanced_accuracy", "macro_f1", "loss", "per_class",
+             "class_names", "confusion_matrix")
+
+
+def run_info(model_path):
+    """The metrics.json of the fold the model belongs to, or {}."""
+    path = Path(model_path)
+    folder = path if path.is_dir() and not (path / "saved_model.pb").exists() else path.parent
+    metrics = folder / "metrics.json"
+    return json.loads(metrics.read_text()) if metrics.exists() else {}
+
+
+def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protocol=None,
+                   fold=None, split_seed=None, channels=None, dataset_options=None,
+                   batch_size=64, plot_path=None):
+    """Evaluates one artifact on one split; returns a dict with the keys of `metrics.json`.
+
+    Arguments left as None come from the run the model belongs to (its metrics.json), then
+    from the defaults (the dataset's default protocol, fold 0, split seed 0, the model's input
+    channels). A confusion-matrix PNG is written only when `plot_path` is given.
+    """
+    from fer_keras.data import iterate_batches
+    from fer_keras.data.run_split import rebuild_split
+    from fer_keras.inference.loading import load_model
+    from fer_keras.training.metrics import classification_metrics, plot_confusion_matrix
+
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    info = run_info(model_path)
+    rebuilt = rebuild_split(info, dataset, data_dir, protocol, fold, split_seed, dataset_options)
+    loaded = load_model(model_path)
+    ds, s = rebuilt.dataset, rebuilt.split
+    indices = rebuilt.indices(split)
+    if len(indices) == 0:
+        raise ValueError(f"the {split} split of '{s.protocol}' fold {s.fold} is empty"
+                         + ("; use --split val" if split == "test" else ""))
+    channels = channels or loaded.input_shape[-1]
+    probs = np.concatenate([loaded.predict(x) for x, _ in iterate_batches(
+        ds, indices, batch_size, training=False, channels=channels)])
+    measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
+    out = {k: v for k, v in info.items() if k not in _MEASURED and k != "notes"}
+    out.update({"dataset": rebuilt.dataset_name, "protocol": s.protocol, "fold": s.fold,
+                "split_seed": rebuilt.split_seed, "split": split, "artifact": loaded.format,
+                "model_path": str(model_path), "data_fingerprint": ds.fingerprint(),
+                **measured})
+    if loaded.keras_model is not None and "params" not in out:
+        out["params"] = int(loaded.keras_model.count_params())
+    if plot_path:
+        plot_confusion_matrix(measured["confusion_matrix"], ds.class_names, plot_path,
+                              f"{out.get('model', Path(model_path).name)} on "
+                              f"{rebuilt.dataset_name} ({s.protocol} fold {s.fold}, {split})")
+    return out
+
+
+def find_fold_models(run_dir, artifact="keras"):
+    """The model of every `fold_K` in a run folder, in fold order."""
+    run_dir = Path(run_dir)
+    name = "model.keras" if artifact == "keras" else "saved_model"
+    folds = sorted((p for p in run_dir.glob("fold_*") if (p / name).exists()),
+                   key=lambda p: int(p.name.split("_")[1]))
+    return [p / name for p in folds]
+
+
+def evaluate_run(run_dir, artifact="keras", **kwargs):
+    """Every fold of a run: (list of per-fold dicts, {metric: {mean, std, values}})."""
+    from fer_keras.training.metrics import summarize_folds
+
+    models = find_fold_models(run_dir, artifact)
+    if not models:
+        want = "model.keras" if artifact == "keras" else "saved_model"
+        raise ValueError(f"{run_dir}: no fold_K/{want}")
+    results = [evaluate_model(m, fold=None, **kwargs) for m in models]
+    return results, summarize_folds(results)

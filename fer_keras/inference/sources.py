@@ -1,0 +1,144 @@
+"""Images, folders, videos and webcams through a `Predictor`: JSON lines out, annotated copies.
+
+`expand_inputs` turns the command line's inputs into (kind, source) pairs; `predict_image` and
+`predict_stream` predict one image file or the frames of one video / webcam, write one JSON
+object per face to `out`, a one-line message per unreadable input or faceless frame to `err`,
+and, when asked, an annotated PNG / MP4 (`annotate`). `options` carries the command line's
+choices: `heatmap`, `max_faces`, `annotate` (a folder or None), `every`, `max_frames`.
+`python -m fer_keras.predict` is the command line over these.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+def expand_inputs(inputs):
+    """[(kind, source)] with kind "image", "video", "webcam" or "missing"; folders are listed
+    (images and videos, recursively, sorted)."""
+    from fer_keras.data.imageio import IMAGE_EXTENSIONS, is_ignored
+
+    out = []
+    for item in inputs:
+        path = Path(item)
+        if item.isdigit() and not path.exists():
+            out.append(("webcam", int(item)))
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not is_ignored(p)
+                           and p.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
+            if not files:
+                out.append(("missing", f"{path}: no image or video files in the folder"))
+            out.extend(("video" if p.suffix.lower() in VIDEO_EXTENSIONS else "image", p)
+                       for p in files)
+        elif path.is_file():
+            out.append(("video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image", path))
+        else:
+            out.append(("missing", f"{path}: no such file or folder"))
+    return out
+
+
+def annotate(frame_bgr, records, heatmap=False):
+    """A copy of the frame with each face's box, label and score (and Grad-CAM overlay)."""
+    import cv2
+
+    from fer_keras.explain import overlay
+
+    out = frame_bgr.copy()
+    for rec in records:
+        if heatmap and "heatmap" in rec:
+            out = overlay(out, rec["heatmap"], rec["crop_box"])
+        x, y, w, h = rec["box"]
+        thick = max(1, round(min(out.shape[:2]) / 300))
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 255, 0), thick)
+        text = f"{rec['label']} {rec['score']:.2f}"
+        scale = max(0.4, min(out.shape[:2]) / 800)
+        cv2.putText(out, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (0, 255, 0), thick, cv2.LINE_AA)
+    return out
+
+
+def _emit(records, source, frame, stream):
+    for k, rec in enumerate(records):
+        row = {"source": str(source), "frame": frame, "face": k,
+               **{key: rec[key] for key in ("box", "crop_box", "detector", "label", "score",
+                                           "probabilities")}}
+        stream.write(json.dumps(row) + "\n")
+    stream.flush()
+
+
+def _read_bgr(path, gray):
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None or img.shape[:2] != gray.shape:
+        img = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    return img
+
+
+def predict_image(predictor, path, options, out=sys.stdout, err=sys.stderr):
+    """Predicts one image file; returns False when it cannot be read."""
+    from fer_keras.data import DataError
+
+    try:
+        gray = predictor.read(path)
+    except DataError as e:
+        err.write(f"error: {e}\n")
+        return False
+    records = predictor.predict(gray, explain=options.heatmap, max_faces=options.max_faces)
+    if not records:
+        err.write(f"{path}: no face found\n")
+    _emit(records, path, None, out)
+    if options.annotate:
+        import cv2
+
+        target = Path(options.annotate) / (Path(path).stem + ".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(target), annotate(_read_bgr(path, gray), records, options.heatmap))
+    return True
+
+
+def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
+    """Predicts the frames of a video file or a webcam index; False when it cannot be opened."""
+    import cv2
+
+    cap = cv2.VideoCapture(source)
+    ok, frame = cap.read() if cap.isOpened() else (False, None)
+    if not ok:
+        what = "webcam" if isinstance(source, int) else "video"
+        err.write(f"error: {source}: cannot open or read the {what}\n")
+        cap.release()
+        return False
+    writer, index, no_face = None, 0, []
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    try:
+        while ok:
+            if index % options.every == 0:
+                records = predictor.predict(frame, color="bgr", explain=options.heatmap,
+                                            max_faces=options.max_faces)
+                if not records:
+                    no_face.append(index)
+                _emit(records, source, index, out)
+                if options.annotate:
+                    if writer is None:
+                        name = (f"webcam{source}" if isinstance(source, int)
+                                else Path(source).stem) + ".mp4"
+                        target = Path(options.annotate) / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"),
+                                                 fps / options.every, frame.shape[1::-1])
+                    writer.write(annotate(frame, records, options.heatmap))
+            index += 1
+            if options.max_frames and index >= options.max_frames:
+                break
+            ok, frame = cap.read()
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if no_face:
+        shown = ", ".join(map(str, no_face[:10])) + (" ..." if len(no_face) > 10 else "")
+        err.write(f"{source}: no face found in {len(no_face)} of "
+                  f"{len(range(0, index, options.every))} frames read (frames {shown})\n")
+    return True

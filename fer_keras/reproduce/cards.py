@@ -1,0 +1,139 @@
+"""Publishing a trained fold into `saved_models/` with its model card, written from metrics.json.
+
+    python -m fer_keras.reproduce publish RUN/fold_0 --name i_mobilenetv2_ckplus
+    python -m fer_keras.reproduce card i_mobilenetv2_ckplus   # rewrite a card
+"""
+
+import json
+from pathlib import Path
+
+from fer_keras.reproduce.cells import preset_epochs
+
+
+DATA_TERMS = {
+    "fer2013": ("FER2013 (Goodfellow et al., ICML 2013 representation-learning challenge): 35,887 "
+                "48x48 grey faces found by Google image search, labelled once by the challenge "
+                "organisers; human accuracy is about 65 %. Distributed through Kaggle for research "
+                "use; the images belong to their web sources."),
+    "ckplus": ("CK+ (Lucey et al., 2010), the CK+48 crops: 981 peak frames of 327 posed sequences "
+               "from 118 mostly young adult subjects, recorded in a lab. The CK+ agreement "
+               "allows non-commercial research use only and forbids redistribution."),
+    "jaffe": ("JAFFE (Lyons et al., 1998): 213 posed images of 10 Japanese female models. Its "
+              "terms allow non-commercial scientific research only."),
+}
+LIMITS = """- Trained on a small dataset of posed (CK+, JAFFE) or web-scraped and noisily labelled (FER2013)
+  faces, demographically skewed (CK+ and JAFFE: few subjects, mostly young, JAFFE only Japanese
+  women; FER2013: web photos, skewed towards light-skinned adults). Expect lower accuracy on
+  other people, ages, poses, lighting and cameras, and measure on your own data first.
+- It classifies the *appearance* of a face into fixed labels; it does not read emotions, and it
+  must not be used to make decisions about people (hiring, policing, education, health,
+  surveillance).
+- The licence terms of the training data (above) apply to uses of this model."""
+
+
+def publish(fold_dir, name, models_dir="saved_models"):
+    """Copies a trained fold into `models_dir/name` with a SavedModel and a model card.
+
+    The folder holds `model.keras`, `saved_model/` (class names embedded), `metrics.json` and
+    `history.csv` of the run, and `README.md` written from `metrics.json` (no typed numbers).
+    Returns the folder.
+    """
+    import shutil
+
+    import keras
+
+    import fer_keras.layers  # noqa: F401 - registers the custom layers for loading
+    from fer_keras.deployment.saved_model import write_saved_model
+
+    fold_dir, target = Path(fold_dir), Path(models_dir) / name
+    metrics = json.loads((fold_dir / "metrics.json").read_text())
+    target.mkdir(parents=True, exist_ok=True)
+    for file in ("model.keras", "metrics.json", "history.csv"):
+        shutil.copy(fold_dir / file, target / file)
+    model = keras.saving.load_model(target / "model.keras", safe_mode=True)
+    if (target / "saved_model").exists():
+        shutil.rmtree(target / "saved_model")
+    write_saved_model(model, target / "saved_model", metrics["class_names"])
+    (target / "README.md").write_text(model_card(name, metrics))
+    return target
+
+
+def model_card(name, m):
+    """The model card (Markdown) of a published model, from its metrics.json."""
+    from fer_keras.models import get_entry
+    from fer_keras.training.artifacts import NO_SAVED_MODEL_NOTE
+
+    entry = get_entry(m["model"])
+    c = m["config"]
+    split = ("PublicTest, the split the best epoch was chosen on (optimistic; PrivateTest is "
+             "withheld)" if m["dataset"] == "fer2013" else
+             "the test fold (subjects never seen in training)" if m["split"] == "test"
+             else m["split"])
+    recall = ", ".join(f"{k} {v['recall'] * 100:.0f}" for k, v in m["per_class"].items())
+
+    configured, paper = m.get("epochs_configured", c["epochs"]), preset_epochs(m)
+    epochs = f"{m['epochs_trained']} of {configured} epochs"
+    if paper not in (None, configured):
+        epochs += f" (the paper's budget: {paper})"
+    hardware = m.get("hardware", {}).get("summary", "unknown hardware")
+    # publish always writes a SavedModel: a training run's "no SavedModel" note is moot
+    notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
+                    if note != NO_SAVED_MODEL_NOTE)
+    data_dir = {"fer2013": "data/fer2013", "ckplus": "data/ckplus", "jaffe": "data/jaffe"}
+    return f"""# `{name}`: {entry.paper.split(' (')[0]} trained on {m['dataset']}
+
+Load it offline with `fer_keras.Predictor.from_pretrained("{name}")`; files: `model.keras`
+(Keras 3, loads with `safe_mode=True`), `saved_model/` (TensorFlow SavedModel, `serve` takes a
+batch of raw 0-255 pixels N x 48 x 48 x 3 and returns class probabilities; `class_names` is
+embedded), `metrics.json` and `history.csv` of the training run. This card is generated from
+`metrics.json` by `python -m fer_keras.reproduce publish`.
+
+| | |
+|---|---|
+| model | `{m['model']}` ({entry.description}); {m['params']:,} parameters, {m.get('macs') or 0:,} multiply-adds per image |
+| classes | {', '.join(m['class_names'])} |
+| data | {DATA_TERMS.get(m['dataset'], m['dataset'])} |
+| protocol | `{m['protocol']}` fold {m['fold']} (split seed {m['split_seed']}): {' '.join(m['protocol_notes'])} |
+| preprocessing | 48 x 48 grey face crop (dataset crops as distributed; the predictor's Haar-cascade crop is documented in docs/deployment.md), repeated to 3 channels; raw 0-255 pixels in, scaled to [-1, 1] inside the model |
+| training | {epochs}, {_selected(m)}, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
+| accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
+| recall per class (%) | {recall} |
+| validation accuracy | {_validation(m)} |{notes}
+
+Reproduce the accuracy (with the dataset in its public layout, see docs/data.md):
+
+    python -m fer_keras.evaluate --model saved_models/{name} --data-dir {data_dir.get(m['dataset'], 'DATA')} --split {m['split']}
+
+The papers report more (see docs/reproduction.md): this model was trained for {epochs} on
+{hardware}, so it is a working artifact, not the paper's result.
+
+## Intended use and limits
+
+{LIMITS}
+"""
+
+
+
+
+def _selected(m):
+    """How the card's epoch was chosen: on validation, or the last one (no validation split)."""
+    if m.get("selection") == "last_epoch":
+        return f"the last epoch ({m['best_epoch']}; the protocol had no validation split)"
+    return f"best epoch {m['best_epoch']} by validation accuracy"
+
+
+def _validation(m):
+    v = m.get("validation")
+    if not v:
+        return "none (no validation split)"
+    return f"{v['accuracy'] * 100:.2f} % ({v['num_examples']} images)"
+
+
+def rewrite_cards(names, models_dir="saved_models"):
+    """Rewrites the README.md of each published model folder from its metrics.json; yields each
+    card's path."""
+    for name in names:
+        folder = Path(models_dir) / name
+        metrics = json.loads((folder / "metrics.json").read_text())
+        (folder / "README.md").write_text(model_card(name, metrics))
+        yield folder / "README.md"

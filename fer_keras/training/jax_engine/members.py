@@ -1,0 +1,133 @@
+"""The models a device-engine program trains, and the one Keras model their states pass through.
+
+A `Member` is one fold folder (one config, one split): its bookkeeping `state` (the dict
+`checkpoint.save_checkpoint` stores, as in the loop), best weights and training indices. The
+`Template` is one built Keras model of the architecture, compiled with the optimizer the loop
+would use: a member's arrays are assigned into it to write its checkpoint (the loop's format,
+so either engine resumes the other's run), to recover it, and to write its artifacts.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from fer_keras.training import checkpoint
+
+
+@dataclasses.dataclass
+class Member:
+    """One fold trained by the program (see the module docstring)."""
+
+    config: object
+    ds: object
+    split: object
+    fold_dir: Path
+    state: dict
+    saved: dict = None
+    best_weights: list = None
+    drop_remainder: bool = True
+    steps: int = 0
+    class_weights: np.ndarray = None
+    stopped: bool = False
+
+    @property
+    def ckpt_path(self):
+        return self.fold_dir / checkpoint.FILENAME
+
+    @property
+    def training(self):
+        return not self.stopped and self.state["epochs_done"] < self.config.epochs
+
+
+def scheduled_learning_rate(config, epoch):
+    """The learning rate of `epoch` under `optimizers.step_schedule` (staircase: constant over
+    an epoch, so it is the same whatever the fold's steps per epoch)."""
+    if not config.lr_decay_epochs or config.lr_decay_factor == 1.0:
+        return float(config.learning_rate)
+    return float(np.float32(config.learning_rate)
+                 * np.float32(config.lr_decay_factor) ** (epoch // config.lr_decay_epochs))
+
+
+def _values(variables):
+    import keras
+
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def _assign(variables, values):
+    for var, value in zip(variables, values):
+        var.assign(value)
+
+
+class Template:
+    """A built model, its trainer (`loop.logits_model`) compiled with the loop's optimizer, and
+    the engine's update optimizer (the same class with a constant learning-rate variable).
+
+    Args:
+        model: the built Keras model. trainer: its logits model.
+        optimizer: `make_optimizer(config, steps)`, the checkpoint's optimizer.
+        update_optimizer: `make_optimizer` with a constant rate, used by the compiled step.
+    """
+
+    def __init__(self, model, trainer, optimizer, update_optimizer):
+        import keras
+
+        self.model, self.trainer = model, trainer
+        trainer.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=trainer is not model))
+        trainer.optimizer.build(trainer.trainable_variables)
+        update_optimizer.build(trainer.trainable_variables)
+        self.update_optimizer = update_optimizer
+        ids = [id(v) for v in update_optimizer.variables]
+        self.lr_pos = ids.index(id(update_optimizer._learning_rate))
+        self.fresh_optimizer = _values(trainer.optimizer.variables)
+
+    def read(self):
+        """(trainable, non_trainable, update-optimizer values) of the Keras variables."""
+        opt = _values(self.trainer.optimizer.variables)
+        if len(opt) < len(self.update_optimizer.variables):
+            opt.insert(self.lr_pos, np.zeros((), np.float32))
+        return (_values(self.trainer.trainable_variables),
+                _values(self.trainer.non_trainable_variables), opt)
+
+    def write(self, values):
+        """Assigns (trainable, non_trainable, update-optimizer values) to the Keras variables."""
+        trainable, non_trainable, opt = values
+        opt = list(opt)
+        if len(opt) > len(self.trainer.optimizer.variables):
+            del opt[self.lr_pos]
+        _assign(self.trainer.trainable_variables, trainable)
+        _assign(self.trainer.non_trainable_variables, non_trainable)
+        _assign(self.trainer.optimizer.variables, opt)
+
+    def start(self, initial):
+        """Loads a fresh model's variables (`_values(model.variables)` of a build under the
+        member's seed) with a fresh optimizer."""
+        _assign(self.trainer.variables, initial)
+        _assign(self.trainer.optimizer.variables, self.fresh_optimizer)
+
+    def save_checkpoint(self, member):
+        checkpoint.save_checkpoint(member.ckpt_path, self.trainer, member.state,
+                                   member.best_weights)
+
+    def weights(self):
+        """What the loop keeps as best weights: the model's `weights` as arrays."""
+        return _values(self.model.weights)
+
+
+def initial_variables(model):
+    return _values(model.variables)
+
+
+def stack_states(values):
+    """K models' (trainable, non_trainable, optimizer) lists stacked into device arrays K x ..."""
+    import jax.numpy as jnp
+
+    return tuple([jnp.asarray(np.stack(leaves)) for leaves in zip(*parts)]
+                 for parts in zip(*values))
+
+
+def member_values(host_state, k):
+    """Model k's values from a stacked state fetched to the host (`jax.device_get`)."""
+    return tuple([np.asarray(leaf[k]) for leaf in part] for part in host_state)

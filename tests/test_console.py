@@ -1,0 +1,48 @@
+"""The first minutes of a new user: quiet command-line start-up, instant help, fast errors."""
+
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+NOISY = (b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+         b"STDERR\nI0000 00:00:1796286100.194180   17557 port.cc:153] oneDNN custom operations "
+         b"are on.\nE0000 00:00:1796286127.581054   17557 cuda_platform.cc:52] failed call to "
+         b"cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n")
+KEPT = b"E0000 00:00:17.5   1 other.cc:3] a real native error\nmessage\nbar 1/2\rbar 2/2\n"
+SCRIPT = f"""
+import os, sys
+from fer_keras.console import quiet_native_logs
+quiet_native_logs(verbose=sys.argv[1] == "1")
+os.write(2, {NOISY!r})
+os.write(2, {KEPT[:40]!r})
+sys.stderr.write({KEPT[40:].decode()!r})
+"""
+
+
+def python(*args, **kwargs):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], capture_output=True, env=env, cwd=ROOT,
+                          **kwargs)
+
+
+def test_tensorflow_start_up_lines_are_filtered_unless_verbose():
+    assert python("-c", SCRIPT, "0").stderr == KEPT
+    assert python("-c", SCRIPT, "1").stderr == NOISY + KEPT
+
+
+def test_train_without_data_dir_fails_before_importing_keras():
+    done = python("-c", "import sys; from fer_keras.train import main; "
+                        "rc = main(['--dataset', 'ckplus']); print(rc, 'keras' in sys.modules)")
+    assert done.stdout.split() == [b"2", b"False"]
+    assert b"--data-dir" in done.stderr and b"e.g. --data-dir data/ckplus" in done.stderr
+
+
+def test_models_help_imports_no_keras_and_explain_has_a_command_line():
+    done = python("-X", "importtime", "-m", "fer_keras.models", "--help")
+    assert done.returncode == 0 and b"usage: python -m fer_keras.models" in done.stdout
+    imported = [line.rsplit(b"|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert b"fer_keras.models" in imported and b"keras" not in imported
+    done = python("-m", "fer_keras.explain", "--help")
+    assert done.returncode == 0 and b"usage: python -m fer_keras.explain" in done.stdout
