@@ -107,7 +107,7 @@ def engine_rates(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model
     return out
 
 
-def device_rows(name, batch_size, num_models, model_kwargs=None, steps=20):
+def device_rows(name, batch_size, num_models, model_kwargs=None, steps=20, repeats=3):
     """The JAX device engine's rows (1 and `num_models` models), or one row with a note."""
     try:
         from fer_keras.training.jax_engine import engine_throughput
@@ -117,7 +117,7 @@ def device_rows(name, batch_size, num_models, model_kwargs=None, steps=20):
     rows = []
     for k in (1, num_models):
         r = engine_throughput(name, batch_size, num_models=k, steps=steps,
-                              model_kwargs=model_kwargs)
+                              model_kwargs=model_kwargs, repeats=repeats)
         rows.append({"engine": "device", "num_models": k, "images_per_s": r["images_per_s"],
                      "compile_s": r.get("compile_s"), "device": r.get("device")})
     return rows
@@ -147,7 +147,7 @@ def backend_rows(models=MODELS, tiny=False, log=None):
                       for e in ("raw", "loop", "fit")]
         if backend == "jax":
             model_rows += device_rows(name, BATCH_SIZE, 2 if tiny else NUM_MODELS, kwargs,
-                                      steps=2 if tiny else 20)
+                                      steps=2 if tiny else 20, repeats=1 if tiny else 3)
         for row in model_rows:
             rate = row["images_per_s"]
             row.update(model=name, backend=backend, device=row.get("device") or device,
