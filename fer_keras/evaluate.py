@@ -42,6 +42,12 @@ def build_parser():
     p.add_argument("--split-seed", type=int)
     p.add_argument("--artifact", choices=("keras", "saved_model"), default="keras",
                    help="which artifact of a fold or run folder to load")
+    p.add_argument("--map-labels", action="store_true",
+                   help="score a model whose classes differ from the dataset's by matching "
+                        "them by emotion (e.g. CK+ anger = FER2013 angry); else refused")
+    p.add_argument("--trust-saved-model", action="store_true",
+                   help="load a SavedModel even if it can run operations outside the inference "
+                        "allow-list (only for models from a source you trust)")
     p.add_argument("--plot", metavar="PATH", help="write the confusion matrix as a PNG here")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return add_verbose_flag(p)
@@ -76,7 +82,8 @@ def main(argv=None):
     from fer_keras.inference.loading import locate_model
 
     kwargs = dict(dataset=args.dataset, data_dir=args.data_dir, split=args.split,
-                  protocol=args.protocol, split_seed=args.split_seed)
+                  protocol=args.protocol, split_seed=args.split_seed,
+                  map_labels=args.map_labels, trust_saved_model=args.trust_saved_model)
     try:
         model = locate_model(args.model, args.models_dir)
         if args.data_dir and not os.path.isdir(args.data_dir) and not os.path.isfile(
@@ -87,9 +94,15 @@ def main(argv=None):
             print(json.dumps({"folds": results, "summary": summary}, indent=2) if args.json
                   else summary_table(results))
             return 0
+        if args.fold is not None and Path(model).is_dir():
+            folds = [int(m.parent.name.split("_")[1])
+                     for m in find_fold_models(model, args.artifact)]
+            if folds and args.fold not in folds:
+                raise ValueError(f"--fold {args.fold} does not exist in {args.model}: its folds "
+                                 f"are {', '.join(map(str, folds))}")
         result = evaluate_model(_resolve_single(model, args.artifact, args.fold),
                                 fold=args.fold, plot_path=args.plot, **kwargs)
-    except (ValueError, DataError, FileNotFoundError) as err:
+    except (ValueError, DataError, OSError) as err:  # OSError: e.g. an unwritable --plot path
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:

@@ -21,11 +21,13 @@ import sys
 
 from fer_keras.console import add_verbose_flag, parse_quietly
 from fer_keras.inference.detectors import DETECTORS
-from fer_keras.inference.sources import expand_inputs, predict_image, predict_stream
+from fer_keras.inference.sources import (
+    check_options, expand_inputs, predict_image, predict_stream,
+)
 
 
 def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
-                   detector="haar"):
+                   detector="haar", trust_saved_model=False):
     """A Predictor from a path, else from a published model name (`loading.locate_model`)."""
     from fer_keras.inference import Predictor
     from fer_keras.inference.detectors import make_detector
@@ -33,7 +35,7 @@ def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_fac
 
     detector = make_detector(detector, min_size=min_face)
     return Predictor.load(locate_model(model, models_dir), format=format, detector=detector,
-                          crop_scale=crop_scale)
+                          crop_scale=crop_scale, trust_saved_model=trust_saved_model)
 
 
 def build_parser():
@@ -46,6 +48,9 @@ def build_parser():
                                         "$FER_KERAS_MODELS, else saved_models/)")
     p.add_argument("--format", choices=("keras", "saved_model", "tflite", "onnx"),
                    help="which artifact of a folder to load")
+    p.add_argument("--trust-saved-model", action="store_true",
+                   help="load a SavedModel even if it can run operations outside the inference "
+                        "allow-list (only for models from a source you trust)")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images / videos here")
     p.add_argument("--heatmap", action="store_true",
                    help="Grad-CAM overlay on annotated output (needs the Keras artifact)")
@@ -64,13 +69,14 @@ def build_parser():
 def main(argv=None, out=None, err=None):
     out, err = out or sys.stdout, err or sys.stderr
     args = parse_quietly(build_parser(), argv)
-    if args.every < 1:
-        err.write(f"error: --every must be >= 1, got {args.every}\n")
+    problem = check_options(args)
+    if problem:
+        err.write(f"error: {problem}\n")
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
-                                   args.min_face, args.detector)
+                                   args.min_face, args.detector, args.trust_saved_model)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")
         return 2

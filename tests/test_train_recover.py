@@ -23,7 +23,8 @@ from test_train_time_limit import DATA, tiny  # noqa: E402,F401
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
 
 # A learning rate halved every epoch shows whether the schedule continues where it was.
-BUDGET = dict(lr_decay_factor=0.5, lr_decay_epochs=1, learning_rate=0.05, **DATA)
+# `extend`: the continuations train more epochs than the lost run's 4 (resume_rules).
+BUDGET = dict(lr_decay_factor=0.5, lr_decay_epochs=1, learning_rate=0.05, extend=True, **DATA)
 
 
 def _config(out, epochs, **extra):
@@ -74,11 +75,20 @@ def test_continues_after_the_best_epoch_with_the_schedule_where_it_was(lost_run)
     assert len(_history(fold)[1]) == 7
 
 
-def test_momentum_restarts_at_zero_and_iterations_continue(lost_run):
+def test_momentum_restarts_at_zero_and_iterations_continue(lost_run, monkeypatch):
     out, published, lost = lost_run
     best = lost["state"]["best_epoch"] + 1
     steps = int(lost["optimizer"][0]) // 4  # optimizer.variables[0] is the iteration count
-    loop.train(_config(out, best, recover_from=str(published)), verbose=0)  # nothing to train
+
+    def stop(*args, **kwargs):  # the recovered checkpoint is written before any epoch
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "_run_epoch", stop)
+    if best < 4:
+        with pytest.raises(KeyboardInterrupt):
+            loop.train(_config(out, 4, recover_from=str(published)), verbose=0)
+    else:
+        loop.train(_config(out, 4, recover_from=str(published)), verbose=0)
     saved = checkpoint.read_checkpoint(out / "fold_0" / "checkpoint.npz")
     assert int(saved["optimizer"][0]) == best * steps
     momentum = saved["optimizer"][1:]

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from fer_keras.data.dataset import DataError
+from fer_keras.data.safe_image import open_image
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".pgm", ".webp")
 IGNORED_NAMES = ("thumbs.db", "desktop.ini")
@@ -69,7 +70,7 @@ def read_gray(path, size=None):
     try:
         if path.stat().st_size == 0:
             raise DataError("empty file (0 bytes)", path)
-        with Image.open(path) as img:
+        with open_image(path) as img:  # refuses decompression bombs
             img.load()
             mode = img.mode
             notes = []

@@ -27,6 +27,22 @@ from fer_keras.data.dataset import DataError, FERDataset
 SUFFIXES = (".npz.xz", ".npz")
 _OPTIONAL = ("subjects", "sequences", "usage", "boxes", "paths")
 FORMAT_VERSION = 1
+# A pack is decompressed into memory; a few kB of xz or zip can expand to any size (a compression
+# bomb), so the unpacked size is capped: FER2013 unpacks to about 80 MB.
+MAX_UNPACKED_BYTES = 4 * 1024 ** 3
+
+
+def _unpack_capped(data, path):
+    """xz-decompresses `data`, refusing more than MAX_UNPACKED_BYTES of output."""
+    decompressor = lzma.LZMADecompressor()
+    out = decompressor.decompress(data, max_length=MAX_UNPACKED_BYTES + 1)
+    if len(out) <= MAX_UNPACKED_BYTES and not decompressor.eof:
+        raise EOFError("compressed data ended before the end-of-stream marker")
+    if len(out) > MAX_UNPACKED_BYTES:
+        raise DataError(f"unpacks to more than {MAX_UNPACKED_BYTES} bytes (the limit, "
+                        "fer_keras.data.packed.MAX_UNPACKED_BYTES): refused as a possible "
+                        "compression bomb", path=path)
+    return out
 
 
 def is_packed(path):
@@ -79,11 +95,16 @@ def load_packed(path, name=None):
     try:
         data = path.read_bytes()
         if path.name.endswith(".xz"):
-            data = lzma.decompress(data)
+            data = _unpack_capped(data, path)
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if sum(info.file_size for info in z.zip.infolist()) > MAX_UNPACKED_BYTES:
+                raise DataError(f"its arrays declare more than {MAX_UNPACKED_BYTES} bytes: "
+                                "refused as a possible compression bomb", path=path)
             arrays = {k: z[k] for k in z.files}
         header = json.loads(arrays.pop("header").tobytes().decode())
         images, labels = arrays["images"], arrays["labels"]
+    except DataError:
+        raise
     except (lzma.LZMAError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"not a readable packed dataset ({type(err).__name__}: {err})",
                         path=path) from None

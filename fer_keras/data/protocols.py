@@ -105,6 +105,10 @@ def _kfold_groups(ds, k, seed):
 def _subject_kfold(ds, seed, num_folds=10, validation="carve", **_):
     if ds.subjects is None:
         raise ValueError(f"protocol 'subject_kfold' needs subject IDs; {ds.name} has none")
+    least = 3 if validation == "carve" else 2  # carve: test, validation and training folds
+    if isinstance(num_folds, bool) or not isinstance(num_folds, int) or num_folds < least:
+        raise ValueError(f"protocol option num_folds must be an integer >= {least} (validation "
+                         f"{validation!r}), got {num_folds!r}")
     fold = _kfold_groups(ds, num_folds, seed)
     idx = np.arange(len(ds))
     splits = []

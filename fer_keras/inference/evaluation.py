@@ -25,12 +25,15 @@ def run_info(model_path):
 
 def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protocol=None,
                    fold=None, split_seed=None, channels=None, dataset_options=None,
-                   batch_size=64, plot_path=None):
+                   batch_size=64, plot_path=None, map_labels=False, trust_saved_model=False):
     """Evaluates one artifact on one split; returns a dict with the keys of `metrics.json`.
 
     Arguments left as None come from the run the model belongs to (its metrics.json), then
     from the defaults (the dataset's default protocol, fold 0, split seed 0, the model's input
-    channels). A confusion-matrix PNG is written only when `plot_path` is given.
+    channels). A confusion-matrix PNG is written only when `plot_path` is given. The model's
+    class names must be the dataset's (in any order), or `map_labels` maps them by emotion
+    (`fer_keras.inference.class_check`); an untrusted SavedModel is refused unless
+    `trust_saved_model` (`fer_keras.inference.trust`).
     """
     from fer_keras.data import iterate_batches
     from fer_keras.data.run_split import rebuild_split
@@ -41,7 +44,7 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     info = run_info(model_path)
     rebuilt = rebuild_split(info, dataset, data_dir, protocol, fold, split_seed, dataset_options)
-    loaded = load_model(model_path)
+    loaded = load_model(model_path, trust_saved_model=trust_saved_model)
     ds, s = rebuilt.dataset, rebuilt.split
     indices = rebuilt.indices(split)
     if len(indices) == 0:
@@ -50,8 +53,11 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
     channels = channels or loaded.input_shape[-1]
     probs = np.concatenate([loaded.predict(x) for x, _ in iterate_batches(
         ds, indices, batch_size, training=False, channels=channels)])
-    measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
+    labels, probs, note = _align_classes(loaded, probs, ds, indices, map_labels)
+    measured = classification_metrics(labels, probs, ds.class_names)
     out = {k: v for k, v in info.items() if k not in _MEASURED and k != "notes"}
+    if note:
+        out["notes"] = [note]
     out.update({"dataset": rebuilt.dataset_name, "protocol": s.protocol, "fold": s.fold,
                 "split_seed": rebuilt.split_seed, "split": split, "artifact": loaded.format,
                 "model_path": str(model_path), "data_fingerprint": ds.fingerprint(),
@@ -63,6 +69,21 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
                               f"{out.get('model', Path(model_path).name)} on "
                               f"{rebuilt.dataset_name} ({s.protocol} fold {s.fold}, {split})")
     return out
+
+
+def _align_classes(loaded, probs, ds, indices, map_labels):
+    """(labels, probabilities, note): as they are (note None) when the model's classes are the
+    dataset's, else the examples kept, in the dataset's classes, and what was done."""
+    from fer_keras.inference.class_check import class_alignment
+
+    labels = ds.labels[indices]
+    known = not loaded.class_names_source.startswith("default")
+    align = class_alignment(loaded.class_names if known else None, ds.class_names,
+                            probs.shape[1], map_labels, loaded.class_names_source)
+    if align is None:
+        return labels, probs, None
+    keep = align.known_classes()[labels]
+    return labels[keep], align.probabilities(probs)[keep], align.note(int((~keep).sum()))
 
 
 def find_fold_models(run_dir, artifact="keras"):

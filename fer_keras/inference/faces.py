@@ -13,6 +13,7 @@ the crop / box ratio (measured here, medians: FER2013 1.19 on 327 of 600 trainin
 detected, CK+48 1.18 on 395 of 400), with the box centred in the crop within half a percent.
 """
 
+import warnings
 from pathlib import Path
 
 import cv2
@@ -107,6 +108,10 @@ def to_gray(image, color="bgr"):
         if f.min() < 0 or f.max() > 255:
             raise ValueError(f"image values must lie in 0-255 (got {f.min():g}..{f.max():g}); "
                              "a float image scaled to 0-1 must be multiplied by 255 first")
+        if f.max() <= 1.0 and f.size > 1:
+            warnings.warn(f"float image with values in 0..{f.max():g}: pixels are read as 0-255, "
+                          "so it is nearly black; multiply a 0-1 image by 255 first",
+                          stacklevel=3)
         arr = np.round(f).astype(np.uint8)
     if arr.ndim == 2:
         return np.ascontiguousarray(arr)

@@ -138,10 +138,19 @@ def _load_keras(path):
         import fer_keras.training.optimizers  # noqa: F401 - a compiled model's optimizer
     except ImportError:
         pass
-    if path.name.endswith(".weights.h5"):
-        model = pretrained.build_published(path)  # architecture from model_info.json
-    else:
-        model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
+    import zipfile
+
+    weights_only = path.name.endswith(".weights.h5")
+    if not weights_only and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: corrupt or truncated model file (not a complete .keras zip "
+                         "archive)")
+    try:
+        if weights_only:
+            model = pretrained.build_published(path)  # architecture from model_info.json
+        else:
+            model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
+    except (zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise ValueError(f"{path}: corrupt or truncated model file ({err})") from None
 
     def predict(x):
         return np.asarray(keras.ops.convert_to_numpy(model(np.asarray(x, np.float32),
@@ -150,12 +159,18 @@ def _load_keras(path):
     return predict, tuple(int(v) for v in model.inputs[0].shape[1:]), model
 
 
-def _load_saved_model(path):
+def _load_saved_model(path, trust_saved_model=False):
+    """(predict, input shape, embedded class names); an untrusted SavedModel (operations outside
+    the inference allow-list, `fer_keras.inference.trust`) is refused unless trusted."""
     try:
         import tensorflow as tf
     except ImportError:
         raise ValueError(f"{path} is a SavedModel, which needs TensorFlow; load the "
                          "model.keras or .tflite beside it instead") from None
+    if not trust_saved_model:
+        from fer_keras.inference.trust import check_saved_model
+
+        check_saved_model(path)
     loaded = tf.saved_model.load(str(path))
     fn = loaded.signatures["serving_default"]
     spec = fn.structured_input_signature[1]
@@ -174,15 +189,19 @@ def _load_saved_model(path):
     return predict, input_shape, embedded
 
 
-def load_model(path, format=None, fold=None, num_threads=None):
-    """Loads any accepted artifact (see module doc) as a `LoadedModel`."""
+def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model=False):
+    """Loads any accepted artifact (see module doc) as a `LoadedModel`.
+
+    A SavedModel that can run operations outside the inference allow-list is refused unless
+    `trust_saved_model` (docs/deployment.md, "Trust").
+    """
     artifact, kind = resolve_artifact(path, format, fold)
     info = artifact_info(artifact)
     keras_model, embedded = None, None
     if kind == "keras":
         predict, input_shape, keras_model = _load_keras(artifact)
     elif kind == "saved_model":
-        predict, input_shape, embedded = _load_saved_model(artifact)
+        predict, input_shape, embedded = _load_saved_model(artifact, trust_saved_model)
     elif kind == "onnx":
         from fer_keras.inference.onnx_model import ONNXRunner
 

@@ -39,20 +39,23 @@ class Predictor:
         self.dataset = model.dataset
         self.crop_scale = float(crop_scale) if crop_scale is not None else \
             _faces.crop_scale_for(model.dataset)
-        if self.crop_scale <= 0:
+        if not self.crop_scale > 0:  # also NaN
             raise ValueError(f"crop_scale must be positive, got {crop_scale}")
         self.class_names = tuple(model.class_names)
         self.input_shape = tuple(model.input_shape)
 
     # === Construction ===
     @classmethod
-    def load(cls, path, format=None, fold=None, detector=None, crop_scale=None, num_threads=None):
+    def load(cls, path, format=None, fold=None, detector=None, crop_scale=None, num_threads=None,
+             trust_saved_model=False):
         """From a `.keras` file, SavedModel, `.tflite` file, or a fold, run or export folder.
 
         `format` ("keras", "saved_model", "tflite") picks the artifact inside a folder; `fold`
-        the fold of a run folder (default: its lowest).
+        the fold of a run folder (default: its lowest); `trust_saved_model` loads a SavedModel
+        whose operations are outside the inference allow-list (`fer_keras.inference.trust`).
         """
-        return cls(load_model(path, format, fold, num_threads), detector, crop_scale)
+        return cls(load_model(path, format, fold, num_threads, trust_saved_model), detector,
+                   crop_scale)
 
     @classmethod
     def from_pretrained(cls, name, models_dir=None, **kwargs):

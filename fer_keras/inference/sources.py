@@ -83,20 +83,49 @@ def predict_image(predictor, path, options, out=sys.stdout, err=sys.stderr):
 
     try:
         gray = predictor.read(path)
+        records = predictor.predict(gray, explain=options.heatmap, max_faces=options.max_faces)
     except DataError as e:
         err.write(f"error: {e}\n")
         return False
-    records = predictor.predict(gray, explain=options.heatmap, max_faces=options.max_faces)
+    except Exception as e:  # noqa: BLE001 - one bad input is reported; the others go on
+        err.write(f"error: {path}: cannot predict ({type(e).__name__}: {e})\n")
+        return False
     if not records:
         err.write(f"{path}: no face found\n")
     _emit(records, path, None, out)
     if options.annotate:
         import cv2
 
-        target = Path(options.annotate) / (Path(path).stem + ".png")
+        target = _annotation_target(options, path)
         target.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(target), annotate(_read_bgr(path, gray), records, options.heatmap))
     return True
+
+
+def _annotation_target(options, path):
+    """`--annotate DIR/STEM.png`, made unique within the run (`a/face.jpg` and `a/sub/face.png`
+    must not overwrite each other): later ones get `STEM_EXT.png`, then `STEM_EXT_2.png`, ..."""
+    taken = options.__dict__.setdefault("annotated", set())
+    path = Path(path)
+    candidates = [path.stem, f"{path.stem}_{path.suffix.lstrip('.')}"]
+    candidates += [f"{candidates[1]}_{k}" for k in range(2, len(taken) + 3)]
+    name = next(c for c in candidates if c not in taken)
+    taken.add(name)
+    return Path(options.annotate) / (name + ".png")
+
+
+def check_options(options):
+    """The message for a bad option value of `predict`, or None."""
+    for name in ("every", "max_faces", "max_frames"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be >= 1, got {value}"
+    if options.crop_scale is not None and not 0 < options.crop_scale < float("inf"):
+        return f"--crop-scale must be a positive number, got {options.crop_scale}"
+    if options.annotate and Path(options.annotate).exists() and not Path(
+            options.annotate).is_dir():
+        return f"--annotate {options.annotate} is a file; it must name a folder"
+    return None
 
 
 def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):

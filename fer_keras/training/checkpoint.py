@@ -10,6 +10,7 @@ about the data has to be stored.
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,30 +39,65 @@ def save_checkpoint(path, model, state, best_weights):
             np.savez(f, **arrays)
 
 
+class CorruptCheckpoint(ValueError):
+    """The checkpoint file cannot be read (truncated, or not a checkpoint)."""
+
+
 def read_checkpoint(path):
-    """{"state": dict, "model": [...], "optimizer": [...], "best": [...]}."""
-    with np.load(path, allow_pickle=False) as data:
-        out = {"state": json.loads(data["state"].tobytes().decode())}
-        for prefix in ("model", "optimizer", "best"):
-            keys = sorted(k for k in data.files if k.startswith(prefix + "/"))
-            out[prefix] = [data[k] for k in keys]
+    """{"state": dict, "model": [...], "optimizer": [...], "best": [...]}.
+
+    Raises:
+        CorruptCheckpoint: the file is truncated or not a checkpoint; the message says how to go
+            on. ValueError: it holds a non-finite array (`fer_keras.training.finite`).
+    """
+    from fer_keras.training.finite import check_checkpoint
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = {"state": json.loads(data["state"].tobytes().decode())}
+            for prefix in ("model", "optimizer", "best"):
+                keys = sorted(k for k in data.files if k.startswith(prefix + "/"))
+                out[prefix] = [data[k] for k in keys]
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as err:
+        raise CorruptCheckpoint(
+            f"corrupt checkpoint {path} ({type(err).__name__}: {err}); rerun with --recover-from "
+            f"MODEL (this run's best-epoch model.keras, e.g. {Path(path).parent / 'model.keras'})"
+            f" to continue from it, or remove {path} to train the fold again") from None
+    check_checkpoint(out, path)
     return out
+
+
+def read_for_resume(path, recover_from=None):
+    """The checkpoint at `path`, or None when there is none, or when it is corrupt and
+    `recover_from` names the model to continue from instead."""
+    if not Path(path).exists():
+        return None
+    try:
+        return read_checkpoint(path)
+    except CorruptCheckpoint:
+        if recover_from:
+            return None
+        raise
 
 
 def open_fold(config, fold_dir):
     """(saved, finished): the fold's read checkpoint (None without one) and, when the fold is
     finished, its metrics.json as a dict (else None).
 
+    `saved["changes"]` lists what `config` changes on resume (`resume_rules.check_fold_state`:
+    `--extend`, a learning rate after a divergence); a fold with changes is not finished.
+
     Raises:
-        ValueError: the checkpoint belongs to a run with another configuration.
+        ValueError: the checkpoint belongs to a run with another configuration, or it is
+            corrupt (`CorruptCheckpoint`, unless `config.recover_from`).
     """
-    path = Path(fold_dir) / FILENAME
-    saved = read_checkpoint(path) if path.exists() else None
-    if saved is not None and saved["state"]["run_key"] != config.run_key():
-        raise ValueError(f"{fold_dir} holds a run with another configuration; choose another "
-                         "--output (or delete the folder to start again)")
+    from fer_keras.training import resume_rules
+
+    saved = read_for_resume(Path(fold_dir) / FILENAME, config.recover_from)
+    if saved is not None:
+        saved["changes"] = resume_rules.check_fold_state(saved["state"], config, fold_dir)
     metrics_path = Path(fold_dir) / "metrics.json"
-    if (saved is not None and metrics_path.exists()
+    if (saved is not None and metrics_path.exists() and not saved["changes"]
             and saved["state"]["epochs_done"] == config.epochs):
         return saved, json.loads(metrics_path.read_text())
     return saved, None

@@ -133,6 +133,9 @@ class TrainConfig:
     preset: str = _field("", "the preset the values started from", cli=False)
     overridden: tuple = _field((), "the fields set by the user rather than the preset",
                                cli=False, bookkeeping=True)
+    extend: bool = _field(False, "let a larger --epochs continue the finished or stopped run in "
+                          "--output (recorded in metrics.json; training/resume_rules.py); "
+                          "otherwise a run folder keeps its epochs", bookkeeping=True)
 
     def __post_init__(self):
         self.overridden = tuple(self.overridden or ())
@@ -171,6 +174,8 @@ class TrainConfig:
         if not isinstance(self.models_together, int) or self.models_together < 0:
             raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
                              f"{self.models_together!r}")
+        if not isinstance(self.extend, bool):
+            raise ValueError(f"extend must be True or False, got {self.extend!r}")
         if not isinstance(self.test_each_epoch, bool):
             raise ValueError(f"test_each_epoch must be True or False, got "
                              f"{self.test_each_epoch!r}")

@@ -1,12 +1,14 @@
-"""The NaN stop: `TrainingDiverged` and the message every training engine raises it with.
+"""The NaN stop: where in an epoch the loss became non-finite, for every training engine.
 
 A non-finite training loss ends the run at once; nothing is written after it, so the fold's
-checkpoint stays the one of the last finished epoch (docs/training.md, "Resume").
+checkpoint stays the one of the last finished epoch (docs/training.md, "Resume"). The error, its
+advice and the `diverged.json` marker that allows a learning-rate change on resume come from
+`fer_keras.training.finite.diverged`.
 """
 
+from pathlib import Path
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+from fer_keras.training.finite import TrainingDiverged, diverged  # noqa: F401 - re-exported
 
 
 def raise_diverged(loss, epoch, ckpt_path, lr, batches=None):
@@ -17,8 +19,6 @@ def raise_diverged(loss, epoch, ckpt_path, lr, batches=None):
             when the engine runs several batches per call and sees the loss once per call, or
             None when only the epoch is known.
     """
-    kept = (f"the last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept"
-            if ckpt_path.exists() else "no epoch finished, so there is no checkpoint")
     where = f"epoch {epoch + 1}"
     if isinstance(batches, tuple):
         first, last = batches
@@ -26,6 +26,4 @@ def raise_diverged(loss, epoch, ckpt_path, lr, batches=None):
                   "the loss is seen once per call)")
     elif batches is not None:
         where += f", batch {batches + 1}"
-    raise TrainingDiverged(
-        f"loss became {loss} at {where}; training stopped and {kept}. Lower the learning rate "
-        f"(now {lr:.3g}) or check the data.")
+    raise diverged(f"loss became {loss} at {where}", epoch, Path(ckpt_path), lr)

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import artifacts, checkpoint, epoch_eval, recover, tf_fit
+from fer_keras.training import (
+    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock, tf_fit,
+)
 from fer_keras.training.config import TrainConfig
-from fer_keras.training.divergence import TrainingDiverged, raise_diverged  # noqa: F401
+from fer_keras.training.divergence import raise_diverged
+from fer_keras.training.finite import TrainingDiverged  # noqa: F401 - the public name
 from fer_keras.training.tensorboard import summary_writer, write_scalars
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
@@ -37,7 +40,8 @@ def default_output(config):
     from fer_keras.data import default_protocol
 
     protocol = config.protocol or default_protocol(config.dataset)
-    return Path("runs") / f"{config.dataset}-{config.model}-{protocol}-seed{config.seed}"
+    return Path("runs") / (f"{config.dataset}-{config.model}-{protocol}-seed{config.seed}"
+                           + resume_rules.default_folder_suffix(config))
 
 
 def _log(verbose, *lines):
@@ -57,16 +61,29 @@ def train(config, verbose=1):
 
     Raises:
         ValueError: a bad configuration or fold number; DataError: missing or bad data;
-        TrainingDiverged: NaN loss.
+        TrainingDiverged: NaN loss; RunFolderBusy (a ValueError): another process trains a
+        fold of the run folder.
     """
+    config = TrainConfig.from_dict(config.to_dict()).validate()
+    if config.extend and not config.output:
+        raise ValueError("--extend continues an existing run: name its folder with --output")
+    run_dir = Path(config.output) if config.output else default_output(config)
+    config.output = str(run_dir)
+
+    def start(busy):  # under the run lock: nothing else changes config.json meanwhile
+        resume_rules.check_run_config(run_dir, config, busy)
+        artifacts.write_json(run_dir / "config.json", config.to_dict())
+
+    with run_lock.RunFolder(run_dir, config.folds, start) as claim:
+        return _train_locked(config, run_dir, verbose, claim)
+
+
+def _train_locked(config, run_dir, verbose, claim):
     import keras
 
     from fer_keras.data import load_dataset, make_splits
     from fer_keras.training.device import resolve_engine
 
-    config = TrainConfig.from_dict(config.to_dict()).validate()
-    run_dir = Path(config.output) if config.output else default_output(config)
-    config.output = str(run_dir)
     _log(verbose, config.describe(),
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
@@ -78,8 +95,7 @@ def train(config, verbose=1):
     if bad:
         raise ValueError(f"fold {bad[0]} does not exist: protocol '{protocol}' on {ds.name} "
                          f"has folds 0..{len(splits) - 1}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.write_json(run_dir / "config.json", config.to_dict())
+    claim(folds)  # one writer per fold (run_lock)
     deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
     if resolve_engine(config) == "device":
         from fer_keras.training.jax_engine import train_members
@@ -92,10 +108,11 @@ def train(config, verbose=1):
     if len(results) > 1:
         summary = summarize_folds(results)
         table = summary_table(results)
-        artifacts.write_json(run_dir / "summary.json", {"split": results[0]["split"],
-                                                         "folds": folds, "metrics": summary})
-        with artifacts.atomic_path(run_dir / "summary.md") as tmp:
-            tmp.write_text(table + "\n")
+        with run_lock.run_lock(run_dir):
+            artifacts.write_json(run_dir / "summary.json", {"split": results[0]["split"],
+                                                             "folds": folds, "metrics": summary})
+            with artifacts.atomic_path(run_dir / "summary.md") as tmp:
+                tmp.write_text(table + "\n")
         _log(verbose, table)
     return TrainResult(run_dir, results, summary)
 
@@ -238,6 +255,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         best_weights = None
         if saved is not None:
             checkpoint.restore(trainer, saved)
+            resume_rules.apply_learning_rate(trainer.optimizer, saved["changes"],
+                                             config.learning_rate)
             state, best_weights = saved["state"], saved["best"] or None
             _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                           f"(best so far: epoch {state['best_epoch'] + 1})")
@@ -251,6 +270,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
             _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
         if state["epochs_done"] < config.epochs:
+            resume_rules.start_training(fold_dir, state, config,
+                                        [] if saved is None else saved["changes"])
             recover.note_session(state, describe_hardware()["summary"])
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
@@ -260,6 +281,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             row = _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose,
                              ckpt_path, drop_remainder)
             row["learning_rate"] = row.pop("lr_start")
+            finite.check_epoch(trainer, row, len(split.val) > 0, epoch, ckpt_path,
+                               row["learning_rate"])
             if epoch_eval.is_better(state, row, split):
                 state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
                 best_weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
@@ -419,7 +442,8 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
                "epochs_configured": config.epochs, "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
-               "validation": val, **epoch_eval.test_figures(state["history"])}
+               "validation": val, **epoch_eval.test_figures(state["history"]),
+               **resume_rules.metrics_entries(state)}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
     recovered = recover.recovery_note(state)

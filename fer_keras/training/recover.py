@@ -24,7 +24,7 @@ from pathlib import Path
 # Values that may differ between the lost run and its continuation: bookkeeping, and where the
 # same data was read from (a folder or a pack: the data fingerprint is compared instead).
 _BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
-                "engine", "models_together", "test_each_epoch",
+                "engine", "models_together", "test_each_epoch", "extend",
                 "preset", "overridden")
 
 
