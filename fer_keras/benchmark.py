@@ -3,6 +3,8 @@
     python -m fer_keras.benchmark                      # i_mobilenetv2, light_ntwrn, keras_mobilenetv2
     python -m fer_keras.benchmark --models light_ntwrn --repeats 5 --json perf.json
     python -m fer_keras.benchmark --tiny               # tiny widths, 1-2 repeats (the smoke test)
+    python -m fer_keras.benchmark --training           # training engines only (images/s)
+    python -m fer_keras.benchmark --training --tiny    # the same in seconds (tests)
 
 For each model: parameters, float32 size and multiply-adds per image (counted by
 :func:`fer_keras.models.model_summary`), training throughput at the preset batch size (FER2013
@@ -27,6 +29,12 @@ forward, input gradient, weight gradient), and the TFLite latency over the laten
 multiply-adds predict at ``tflite_gmacs`` (1.0 means "as efficient as MobileNetV2"; the target is
 at most 1.5). Every time is the median of ``repeats`` timings after warm-up; the load average
 before and after the run is recorded, since the figures are only as good as the machine was quiet.
+
+``--training`` runs the training section instead (:mod:`fer_keras.training.throughput`): images/s
+of i_mobilenetv2 and light_ntwrn (or ``--models``) on a CK+-sized fold at batch 20 for the raw
+``train_on_batch`` step, engine "loop", engine "fit" (TensorFlow) and the JAX device engine with
+one and with K models together, a row per backend (the JAX rows from a child process under
+``KERAS_BACKEND=jax`` when this one runs TensorFlow), each beside its share of the 1x1 ceiling.
 
 Parts that need TensorFlow (SavedModel, TFLite, tf.data) are reported as ``None`` with a reason
 under another backend or without TensorFlow installed.
@@ -435,7 +443,12 @@ def main(argv=None):
                         help="tiny widths, small batches, 2 repeats: a smoke test")
     parser.add_argument("--json", metavar="PATH", help="also write the JSON here ('-': stdout)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--training", action="store_true",
+                        help="only the training section: images/s per engine and backend "
+                             "(default models: i_mobilenetv2 light_ntwrn)")
     args = parse_quietly(add_verbose_flag(parser), argv)
+    if args.training and args.models == list(DEFAULT_MODELS):
+        args.models = ["i_mobilenetv2", "light_ntwrn"]
     from fer_keras.models import list_models
 
     unknown = [m for m in args.models if m not in list_models()]
@@ -445,14 +458,21 @@ def main(argv=None):
     repeats = args.repeats or (2 if args.tiny else 5)
     log = None if args.quiet else (lambda m: print(f"[benchmark] {m}", file=sys.stderr,
                                                    flush=True))
-    result = run(args.models, repeats, args.tiny, log=log)
+    if args.training:
+        from fer_keras.training import throughput
+
+        result = throughput.run_training_section(args.models, args.tiny, log=log)
+        table = throughput.format_training_markdown(result)
+    else:
+        result = run(args.models, repeats, args.tiny, log=log)
+        table = format_markdown(result)
     if args.json == "-":
         print(json.dumps(result, indent=2))
     else:
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=2)
-        print(format_markdown(result))
+        print(table)
     return 0
 
 

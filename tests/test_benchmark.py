@@ -95,3 +95,38 @@ def test_the_benchmark_times_the_int8_model_export_ships(tmp_path, monkeypatch):
     assert interpreter.get_input_details()[0]["dtype"].__name__ == "int8"
     assert interpreter.get_output_details()[0]["dtype"].__name__ == "int8"
     assert benchmark.tflite_latency(flatbuffer, 2, (32, 32, 3)) > 0
+
+
+def test_training_section_tiny():
+    """``--training --tiny``: raw step, loop and fit rows under TensorFlow, each with its share of
+    the 1x1 ceiling; the JAX rows come from a child process (figures, or a row with a note)."""
+    from fer_keras.training import throughput
+
+    result = throughput.run_training_section(models=("light_ntwrn",), tiny=True)
+    rows = {(r.get("backend"), r.get("engine"), r.get("num_models")): r for r in result["rows"]}
+    backend = keras.backend.backend()
+    engines = ("raw", "loop", "fit") if backend == "tensorflow" else ("raw",)
+    for engine in engines:
+        row = rows[(backend, engine, 1)]
+        assert row["model"] == "light_ntwrn" and row["batch"] == 20
+        assert _finite(row["images_per_s"]) and _finite(row["fraction_of_conv1x1"])
+        assert row["device"]
+    jax_rows = [r for r in result["rows"] if r.get("backend") == "jax"]
+    assert jax_rows and all(_finite(r.get("images_per_s")) or r.get("note") for r in jax_rows)
+    table = throughput.format_training_markdown(result)
+    assert "| light_ntwrn | fit |" in table or backend != "tensorflow"
+
+
+def test_training_table_gives_the_ratio_to_the_raw_step():
+    from fer_keras.training import throughput
+
+    base = dict(backend="tensorflow", device="CPU", model="m", num_models=1,
+                fraction_of_conv1x1=0.1)
+    result = {"train_examples": 783, "batch": 20, "tiny": False, "rows": [
+        {**base, "engine": "raw", "images_per_s": 100.0},
+        {**base, "engine": "fit", "images_per_s": 80.0},
+        {**base, "engine": "device", "images_per_s": None, "fraction_of_conv1x1": None,
+         "note": "not importable"}]}
+    table = throughput.format_training_markdown(result)
+    assert "| m | fit | 1 | 80.0 | 10.0% | 0.80 |" in table
+    assert "| n/a | n/a | n/a | not importable |" in table

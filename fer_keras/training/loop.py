@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.training import (
-    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock,
+    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock, tf_fit,
 )
 from fer_keras.training.config import TrainConfig
+from fer_keras.training.divergence import raise_diverged
 from fer_keras.training.finite import TrainingDiverged  # noqa: F401 - the public name
 from fer_keras.training.tensorboard import summary_writer, write_scalars
-from fer_keras.training.weights import find_model_file, transfer_weights
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history, summarize_folds, summary_table,
 )
@@ -244,8 +244,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         model = build_model(config, ds)
         trainer = logits_model(model)
         drop_remainder = bool(jit) and len(split.train) > config.batch_size
-        steps = (len(split.train) // config.batch_size if drop_remainder
-                 else -(-len(split.train) // config.batch_size))
+        steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
         trainer.compile(optimizer=make_optimizer(config, steps),
                         loss=keras.losses.SparseCategoricalCrossentropy(
                             from_logits=trainer is not model),
@@ -320,16 +319,18 @@ def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_
 
     start = time.perf_counter()
     lr = current_learning_rate(trainer.optimizer)
-    steps = (len(split.train) // config.batch_size if drop_remainder
-             else -(-len(split.train) // config.batch_size))
+    steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                disable=not verbose, leave=False, file=sys.stderr)
     try:
-        if _fit_backend():
+        if tf_fit.use_tf_fit(config):  # engine "fit" (or "auto" on TensorFlow)
+            loss, acc = tf_fit.fit_epoch(trainer, config, ds, split.train, epoch, weights,
+                                         ckpt_path, lr, bar, drop_remainder)
+        elif _fit_backend():
             loss, acc = _fit_epoch(trainer, config, ds, split, epoch, weights, steps,
                                    drop_remainder, bar)
             if not np.isfinite(loss):
-                diverged(loss, epoch, None, ckpt_path, lr)
+                raise_diverged(loss, epoch, ckpt_path, lr)
         else:
             loss, acc = _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder,
                                     bar, ckpt_path, lr)
@@ -352,7 +353,7 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
         sw = None if weights is None else weights[y].astype(np.float32)
         loss, acc = train_step(trainer, x, y, sw)
         if not np.isfinite(loss):
-            diverged(loss, epoch, step, ckpt_path, lr)
+            raise_diverged(loss, epoch, ckpt_path, lr, step)
         n = len(y)
         total_loss, total_acc, seen = total_loss + loss * n, total_acc + acc * n, seen + n
         bar.update(1)
@@ -361,10 +362,8 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
 
 
 def diverged(loss, epoch, step, ckpt_path, lr):
-    """Raises TrainingDiverged naming where the loss became `loss`, the checkpoint kept and how
-    to continue (`fer_keras.training.finite.diverged`)."""
-    where = f"epoch {epoch + 1}" + ("" if step is None else f", batch {step + 1}")
-    raise finite.diverged(f"loss became {loss} at {where}", epoch, Path(ckpt_path), lr)
+    """Raises TrainingDiverged (`divergence.raise_diverged`; the device engine calls this)."""
+    raise_diverged(loss, epoch, ckpt_path, lr, step)
 
 
 def _fit_backend():
