@@ -42,6 +42,9 @@ def build_parser():
     p.add_argument("--split-seed", type=int)
     p.add_argument("--artifact", choices=("keras", "saved_model"), default="keras",
                    help="which artifact of a fold or run folder to load")
+    p.add_argument("--class-names", metavar="NAMES",
+                   help="the model's class names in output order, for a model that carries none: "
+                        "comma-separated, or a dataset name (ckplus, fer2013, jaffe)")
     p.add_argument("--map-labels", action="store_true",
                    help="score a model whose classes differ from the dataset's by matching "
                         "them by emotion (e.g. CK+ anger = FER2013 angry); else refused")
@@ -83,7 +86,8 @@ def main(argv=None):
 
     kwargs = dict(dataset=args.dataset, data_dir=args.data_dir, split=args.split,
                   protocol=args.protocol, split_seed=args.split_seed,
-                  map_labels=args.map_labels, trust_saved_model=args.trust_saved_model)
+                  map_labels=args.map_labels, trust_saved_model=args.trust_saved_model,
+                  class_names=args.class_names)
     try:
         model = locate_model(args.model, args.models_dir)
         if args.data_dir and not os.path.isdir(args.data_dir) and not os.path.isfile(

@@ -27,7 +27,7 @@ from fer_keras.inference.sources import (
 
 
 def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
-                   detector="haar", trust_saved_model=False):
+                   detector="haar", trust_saved_model=False, class_names=None):
     """A Predictor from a path, else from a published model name (`loading.locate_model`)."""
     from fer_keras.inference import Predictor
     from fer_keras.inference.detectors import make_detector
@@ -35,7 +35,8 @@ def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_fac
 
     detector = make_detector(detector, min_size=min_face)
     return Predictor.load(locate_model(model, models_dir), format=format, detector=detector,
-                          crop_scale=crop_scale, trust_saved_model=trust_saved_model)
+                          crop_scale=crop_scale, trust_saved_model=trust_saved_model,
+                          class_names=class_names)
 
 
 def build_parser():
@@ -51,6 +52,9 @@ def build_parser():
     p.add_argument("--trust-saved-model", action="store_true",
                    help="load a SavedModel even if it can run operations outside the inference "
                         "allow-list (only for models from a source you trust)")
+    p.add_argument("--class-names", metavar="NAMES",
+                   help="the model's class names in output order, for a model that carries none: "
+                        "comma-separated, or a dataset name (ckplus, fer2013, jaffe)")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images / videos here")
     p.add_argument("--heatmap", action="store_true",
                    help="Grad-CAM overlay on annotated output (needs the Keras artifact)")
@@ -76,7 +80,8 @@ def main(argv=None, out=None, err=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
-                                   args.min_face, args.detector, args.trust_saved_model)
+                                   args.min_face, args.detector, args.trust_saved_model,
+                                   args.class_names)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")
         return 2

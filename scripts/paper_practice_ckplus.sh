@@ -12,6 +12,7 @@ DATA=${DATA:-../shared/data/ckplus}
 STUDY=${STUDY:-studies/paper_practice}
 PY=${PY:-python}
 END=$(( $(date +%s) + ${MAX_SECONDS:-36000} ))
+"$PY" -c "import fer_keras" || { echo "cannot import fer_keras with PY=$PY" >&2; exit 2; }
 run() {  # run MODEL SPLIT_LEVEL VALIDATION SEED
   local out="$STUDY/ckplus-$1-paper_imnv2-$2-$3-seed$4"
   local left=$(( END - $(date +%s) ))

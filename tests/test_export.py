@@ -79,6 +79,23 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown format" in capsys.readouterr().err
 
 
+def test_export_refuses_a_saved_model_and_an_output_file(exported, capsys):
+    """Issue 21: a SavedModel folder given to export, and --output naming a file, are clear
+    errors (they were IsADirectoryError and FileExistsError tracebacks)."""
+    from fer_keras import export
+
+    root, _ = exported
+    code = export.main([str(root / "out" / "saved_model"), "--output", str(root / "o2")])
+    err = capsys.readouterr().err
+    assert code == 2 and "export starts from the Keras model" in err
+    assert "model.keras is beside it" in err and "Traceback" not in err
+    a_file = root / "a_file"
+    a_file.write_text("x")
+    code = export.main([str(root / "run"), "--output", str(a_file)])
+    assert code == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "x"
+
+
 def test_saved_model_stores_each_weight_once(exported):
     """`model.export()` writes every weight twice (keras-team/keras#23553); ours once: the
     checkpoint holds the model's parameters plus the class-name strings, nothing more."""

@@ -198,6 +198,38 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     assert not (tmp_path / "fold_0" / "model.keras").exists()
 
 
+def test_non_finite_weights_stop_before_the_epoch_is_saved_and_a_lower_rate_continues(
+        tmp_path, monkeypatch):
+    """Issue 21 in the device engine: a finite loss with NaN weights is caught before the
+    epoch is selected or checkpointed; the rerun at a lower rate continues from the last good
+    epoch and records the change (`finite.check_epoch`, `resume_rules.start_training`)."""
+    real = runner._epoch_round
+
+    def poisoned(program, state, device, members, num_layers):
+        epoch = members[0].state["epochs_done"]
+        state, results = real(program, state, device, members, num_layers)
+        if epoch == 1:
+            trainable = list(state[0])
+            trainable[0] = trainable[0] * float("nan")
+            state = (trainable, state[1], state[2])
+        return state, results
+
+    monkeypatch.setattr(runner, "_epoch_round", poisoned)
+    config = _config(tmp_path, epochs=3, augment="none")
+    with pytest.raises(TrainingDiverged, match="non-finite .*after epoch 2.*--learning-rate"):
+        train(config, verbose=0)
+    fold = tmp_path / "fold_0"
+    saved = checkpoint.read_checkpoint(fold / "checkpoint.npz")
+    assert saved["state"]["epochs_done"] == 1 and (fold / "diverged.json").exists()
+    assert all(np.isfinite(w).all() for w in saved["model"])
+    monkeypatch.setattr(runner, "_epoch_round", real)
+    metrics = train(_config(tmp_path, epochs=3, augment="none",
+                            learning_rate=config.learning_rate / 10), verbose=0).folds[0]
+    assert metrics["epochs_trained"] == 3 and not (fold / "diverged.json").exists()
+    change = metrics["resume_changes"][0]
+    assert change["field"] == "learning_rate" and change["after_epoch"] == 1
+
+
 # === wiring ===
 def test_engine_choice(monkeypatch):
     from fer_keras.training import device

@@ -101,3 +101,34 @@ def test_a_missing_fold_names_the_folds(ckplus_model, capsys):
     code = evaluate.main(["--model", str(ckplus_model.parent), "--fold", "99"])
     assert code == 2
     assert "--fold 99 does not exist" in capsys.readouterr().err
+
+
+def test_class_names_given_by_the_user_name_a_bare_model(tmp_path, capsys):
+    """A model without class names (a bare .keras file): --class-names names its outputs, and the
+    class check then applies to them (issue 21, bullet 5)."""
+    from fer_keras.inference.class_check import parse_class_names
+
+    bare = tmp_path / "bare.keras"
+    tiny_model().save(bare)
+    assert parse_class_names("jaffe") == tuple(CLASS_NAMES)
+    assert parse_class_names(" a, b ,c") == ("a", "b", "c")
+    for bad in ("a,,b", "a,a", ""):
+        with pytest.raises(ValueError, match="class names"):
+            parse_class_names(bad)
+    loaded = load_model(bare, class_names="fer2013")
+    assert loaded.class_names == tuple(CLASS_NAMES) and "--class-names" in \
+        loaded.class_names_source
+    with pytest.raises(ValueError, match="7 outputs but 3 class names come from the given"):
+        load_model(bare, class_names="a,b,c")
+    reversed_names = ",".join(reversed(CLASS_NAMES))  # same set, other order: reordered
+    result = evaluate.evaluate_model(bare, class_names=reversed_names, **SYNTHETIC)
+    assert "reordered" in result["notes"][0]
+    code = evaluate.main(["--model", str(bare), "--dataset", "synthetic",
+                          "--class-names", "ckplus"])
+    assert code == 2 and "contempt" in capsys.readouterr().err
+    from fer_keras import predict
+
+    face = tmp_path / "faces"
+    face.mkdir()
+    code = predict.main([str(face), "--model", str(bare), "--class-names", "a,b"])
+    assert code == 2 and "7 outputs" in capsys.readouterr().err

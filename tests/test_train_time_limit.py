@@ -76,6 +76,7 @@ def test_time_limit_stops_after_the_epoch_then_the_same_run_resumes(tmp_path, ti
     metrics = json.loads((fold / "metrics.json").read_text())
     assert result.folds == [metrics]
     assert metrics["epochs_trained"] == 1 and metrics["epochs_configured"] == 3
+    assert metrics["complete"] is False
     assert metrics["best_epoch"] == 1 and metrics["config"]["time_limit"] == LIMIT
     assert "stopped by the time limit after 1 of 3 epochs" in metrics["notes"]
     assert metrics["params"] < 1000  # the tiny model
@@ -96,6 +97,7 @@ def test_time_limit_stops_after_the_epoch_then_the_same_run_resumes(tmp_path, ti
     assert "fold 0: resuming after epoch 1" in log and "epoch 1/3" not in log
     assert metrics == json.loads((fold / "metrics.json").read_text())
     assert metrics["epochs_trained"] == metrics["epochs_configured"] == 3
+    assert metrics["complete"] is True
     assert not any("time limit" in n for n in metrics.get("notes", []))
     history = _history(fold)
     assert [row[0] for row in history[1:]] == ["0", "1", "2"]

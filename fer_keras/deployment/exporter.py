@@ -75,21 +75,45 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
     return job.finish()
 
 
+def _keras_artifact(model_path):
+    """The Keras model behind `model_path`; a clear ValueError for artifacts export cannot start
+    from (a SavedModel, TFLite or ONNX file holds no Keras model to convert)."""
+    from fer_keras.inference.loading import resolve_artifact
+
+    artifact, kind = resolve_artifact(model_path, None)
+    if kind == "keras":
+        return artifact
+    beside = Path(artifact).parent / "model.keras"
+    hint = f"; {beside} is beside it" if beside.is_file() else ""
+    raise ValueError(f"{model_path}: export starts from the Keras model (model.keras, a fold or a "
+                     f"run folder); this is a {kind} model, which holds no Keras model{hint}")
+
+
+def _output_folder(output):
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"--output {output} is a file, not a folder")
+    output.mkdir(parents=True, exist_ok=True)
+    return output
+
+
 class _Job:
     """One export: the loaded model, its validation images and the report being filled."""
 
     def __init__(self, model_path, output, dataset, data_dir, val_limit, repeats, log):
-        from fer_keras.inference.loading import artifact_info, load_model, resolve_artifact
+        from fer_keras.inference.loading import artifact_info, load_model
         from fer_keras.inference.tflite import interpreter_class
 
-        artifact, _ = resolve_artifact(model_path, "keras")
+        artifact = _keras_artifact(model_path)
+        self.output = _output_folder(output)
         self.loaded = load_model(artifact)
         self.model, self.artifact, self.repeats, self.log = (
             self.loaded.keras_model, artifact, repeats, log)
         info = artifact_info(artifact)
-        self.output = Path(output)
-        self.output.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(artifact, self.output / "model.keras")
+        if Path(artifact).suffix == ".keras":
+            shutil.copyfile(artifact, self.output / "model.keras")
+        else:  # model.weights.h5 beside its metrics.json: the rebuilt model, saved whole
+            self.model.save(self.output / "model.keras")
         self.dataset, self.data_dir = dataset or info.get("dataset") or "synthetic", data_dir
         self.info = info if info.get("dataset") == self.dataset else {}
         self.channels = self.loaded.input_shape[-1]

@@ -20,6 +20,27 @@ class ClassMismatch(ValueError):
     """The model's classes are not the dataset's (the message prints both lists)."""
 
 
+def parse_class_names(value):
+    """The user's class names for a model (`--class-names`), in output order.
+
+    `value` is a sequence of names, a comma-separated string ("anger,contempt,..."), or the name
+    of a dataset whose label space the model was trained in ("ckplus", "fer2013", "jaffe").
+    Empty or repeated names are refused with the list given.
+    """
+    from fer_keras.data.labels import CKPLUS_CLASSES, FER2013_CLASSES, JAFFE_CLASSES
+
+    spaces = {"ckplus": CKPLUS_CLASSES, "fer2013": FER2013_CLASSES, "jaffe": JAFFE_CLASSES}
+    if isinstance(value, str):
+        value = spaces.get(value.strip().lower()) or value.split(",")
+    names = tuple(str(n).strip() for n in value)
+    if not names or any(not n for n in names):
+        raise ValueError(f"class names must be non-empty, comma-separated names or one of "
+                         f"{', '.join(spaces)}; got {value!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"class names repeat: {', '.join(names)}")
+    return names
+
+
 def class_alignment(model_names, dataset_names, num_outputs, map_labels=False, source="model"):
     """None when the outputs already are the dataset's classes, else a `ClassMap`.
 

@@ -25,14 +25,16 @@ def run_info(model_path):
 
 def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protocol=None,
                    fold=None, split_seed=None, channels=None, dataset_options=None,
-                   batch_size=64, plot_path=None, map_labels=False, trust_saved_model=False):
+                   batch_size=64, plot_path=None, map_labels=False, trust_saved_model=False,
+                   class_names=None):
     """Evaluates one artifact on one split; returns a dict with the keys of `metrics.json`.
 
     Arguments left as None come from the run the model belongs to (its metrics.json), then
     from the defaults (the dataset's default protocol, fold 0, split seed 0, the model's input
     channels). A confusion-matrix PNG is written only when `plot_path` is given. The model's
     class names must be the dataset's (in any order), or `map_labels` maps them by emotion
-    (`fer_keras.inference.class_check`); an untrusted SavedModel is refused unless
+    (`fer_keras.inference.class_check`); `class_names` names the outputs of a model that
+    carries none (`class_check.parse_class_names`); an untrusted SavedModel is refused unless
     `trust_saved_model` (`fer_keras.inference.trust`).
     """
     from fer_keras.data import iterate_batches
@@ -44,7 +46,7 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     info = run_info(model_path)
     rebuilt = rebuild_split(info, dataset, data_dir, protocol, fold, split_seed, dataset_options)
-    loaded = load_model(model_path, trust_saved_model=trust_saved_model)
+    loaded = load_model(model_path, trust_saved_model=trust_saved_model, class_names=class_names)
     ds, s = rebuilt.dataset, rebuilt.split
     indices = rebuilt.indices(split)
     if len(indices) == 0:

@@ -189,11 +189,14 @@ def _load_saved_model(path, trust_saved_model=False):
     return predict, input_shape, embedded
 
 
-def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model=False):
+def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model=False,
+               class_names=None):
     """Loads any accepted artifact (see module doc) as a `LoadedModel`.
 
     A SavedModel that can run operations outside the inference allow-list is refused unless
-    `trust_saved_model` (docs/deployment.md, "Trust").
+    `trust_saved_model` (docs/deployment.md, "Trust"). `class_names` (the user's, in output
+    order: see `class_check.parse_class_names`) take the place of the artifact's own, with a
+    warning where the artifact names other classes.
     """
     artifact, kind = resolve_artifact(path, format, fold)
     info = artifact_info(artifact)
@@ -213,6 +216,26 @@ def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model
         runner = TFLiteRunner(artifact, num_threads=num_threads)
         predict, input_shape = runner, runner.input_shape
     num_classes = int(predict(np.zeros((1, *input_shape), np.float32)).shape[-1])
+    names, source = _class_names(artifact, info, embedded, num_classes, class_names)
+    if len(names) != num_classes:
+        raise ValueError(f"{artifact}: the model has {num_classes} outputs but {len(names)} "
+                         f"class names come from {source}: {', '.join(names)}")
+    return LoadedModel(predict=predict, input_shape=input_shape, class_names=tuple(names),
+                       class_names_source=source, dataset=info.get("dataset"),
+                       keras_model=keras_model, format=kind, path=str(artifact), info=info)
+
+
+def _class_names(artifact, info, embedded, num_classes, given):
+    """(names, where they came from): the user's, else embedded, metrics.json, model_info.json."""
+    own = embedded or (tuple(info["class_names"]) if info.get("class_names") else None)
+    if given is not None:
+        from fer_keras.inference.class_check import parse_class_names
+
+        names = parse_class_names(given)
+        if own and tuple(own) != names:
+            warnings.warn(f"{artifact}: using the given class names ({', '.join(names)}) in "
+                          f"place of the artifact's own ({', '.join(own)})", stacklevel=3)
+        return names, "the given class names (--class-names)"
     if embedded:
         names, source = embedded, f"{artifact} (embedded)"
     elif info.get("class_names"):
@@ -220,11 +243,6 @@ def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model
     else:
         names = tuple(f"class_{k}" for k in range(num_classes))
         source = "default (no class names found in the artifact, metrics.json or model_info.json)"
-        warnings.warn(f"{artifact}: no class names found; using {names[0]} ... {names[-1]}",
-                      stacklevel=2)
-    if len(names) != num_classes:
-        raise ValueError(f"{artifact}: the model has {num_classes} outputs but {source} names "
-                         f"{len(names)} classes")
-    return LoadedModel(predict=predict, input_shape=input_shape, class_names=tuple(names),
-                       class_names_source=source, dataset=info.get("dataset"),
-                       keras_model=keras_model, format=kind, path=str(artifact), info=info)
+        warnings.warn(f"{artifact}: no class names found; using {names[0]} ... {names[-1]} "
+                      "(give them with --class-names / class_names=)", stacklevel=3)
+    return names, source

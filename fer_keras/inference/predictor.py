@@ -47,15 +47,18 @@ class Predictor:
     # === Construction ===
     @classmethod
     def load(cls, path, format=None, fold=None, detector=None, crop_scale=None, num_threads=None,
-             trust_saved_model=False):
-        """From a `.keras` file, SavedModel, `.tflite` file, or a fold, run or export folder.
+             trust_saved_model=False, class_names=None):
+        """From a `.keras` file, SavedModel, `.tflite` or `.onnx` file, or a fold, run or export
+        folder.
 
-        `format` ("keras", "saved_model", "tflite") picks the artifact inside a folder; `fold`
-        the fold of a run folder (default: its lowest); `trust_saved_model` loads a SavedModel
-        whose operations are outside the inference allow-list (`fer_keras.inference.trust`).
+        `format` ("keras", "saved_model", "tflite", "onnx") picks the artifact inside a folder;
+        `fold` the fold of a run folder (default: its lowest); `trust_saved_model` loads a
+        SavedModel whose operations are outside the inference allow-list
+        (`fer_keras.inference.trust`); `class_names` names the outputs of a model that carries
+        no names (a list, "a,b,c" or a dataset name: `class_check.parse_class_names`).
         """
-        return cls(load_model(path, format, fold, num_threads, trust_saved_model), detector,
-                   crop_scale)
+        return cls(load_model(path, format, fold, num_threads, trust_saved_model, class_names),
+                   detector, crop_scale)
 
     @classmethod
     def from_pretrained(cls, name, models_dir=None, **kwargs):

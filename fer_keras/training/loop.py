@@ -440,7 +440,9 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
         val = {k: val[k] for k in ("num_examples", "accuracy", "balanced_accuracy", "macro_f1",
                                    "loss")}
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
-               "epochs_configured": config.epochs, "selection": epoch_eval.selection(split),
+               "epochs_configured": config.epochs,
+               "complete": state["epochs_done"] >= config.epochs,
+               "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
                "validation": val, **epoch_eval.test_figures(state["history"]),
                **resume_rules.metrics_entries(state)}

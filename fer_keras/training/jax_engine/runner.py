@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from fer_keras.training import checkpoint, epoch_eval, recover
+from fer_keras.training import checkpoint, epoch_eval, finite, recover, resume_rules
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
     Member, Template, initial_variables, member_values, scheduled_learning_rate, stack_states,
@@ -95,6 +95,7 @@ def _start_member(template, member, initial, verbose):
 
     template.start(initial[member.config.seed])
     config, ds, split = member.config, member.ds, member.split
+    changes = [] if member.saved is None else member.saved["changes"]
     if member.saved is not None:
         checkpoint.restore(template.trainer, member.saved)
         member.state, member.best_weights = member.saved["state"], member.saved["best"] or None
@@ -111,6 +112,9 @@ def _start_member(template, member, initial, verbose):
         _log(verbose, f"fold {split.fold}: {recover.recovery_note(member.state)}")
     member.saved = None
     if member.state["epochs_done"] < config.epochs:
+        # The learning rate needs no restoring here: each epoch's rate comes from the
+        # configuration (`scheduled_learning_rate`), a post-divergence change included.
+        resume_rules.start_training(member.fold_dir, member.state, config, changes)
         recover.note_session(member.state, describe_hardware()["summary"])
     _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                   f"{len(split.test)} test examples; device engine")
@@ -194,7 +198,9 @@ def _epoch_figures(program, state, device, members):
 
 
 def _finish_epoch(template, values, member, result, figures, time_s, verbose, writer):
-    """The loop's end of an epoch for one member: best epoch, checkpoint, history, scalars."""
+    """The loop's end of an epoch for one member: finiteness check (`finite.check_epoch`, which
+    raises TrainingDiverged before anything is selected or saved), best epoch, checkpoint,
+    history, scalars."""
     from fer_keras.training import artifacts
 
     total, correct, seen, _, lr = result
@@ -203,6 +209,8 @@ def _finish_epoch(template, values, member, result, figures, time_s, verbose, wr
     row = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen, **figures,
            "time_s": time_s, "learning_rate": lr}  # the loop's history.csv columns
     template.write(values)
+    finite.check_epoch(template.trainer, row, len(member.split.val) > 0, epoch, member.ckpt_path,
+                       lr)
     if epoch_eval.is_better(state, row, member.split):
         state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
         member.best_weights = template.weights()
@@ -219,8 +227,9 @@ def _finish_epoch(template, values, member, result, figures, time_s, verbose, wr
 
 
 def train_epochs(program, state, device, members, template, verbose=1, deadline=None):
-    """Rounds of epochs until every member is done, the deadline passes or a loss is NaN
-    (`loop.TrainingDiverged`, raised after the other members' epoch is saved)."""
+    """Rounds of epochs until every member is done, the deadline passes or a member diverges
+    (a NaN loss, or a non-finite metric or variable: `finite.TrainingDiverged`, raised after the
+    other members' epoch is saved)."""
     import jax
 
     from fer_keras.training import loop
@@ -233,7 +242,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
         figures = _epoch_figures(program, state, device, members)
         elapsed = time.perf_counter() - start
         host = jax.device_get(state)  # one transfer for every member's checkpoint
-        diverged = []
+        diverged, non_finite = [], []
         for k, m in enumerate(members):
             if results[k] is None:
                 continue
@@ -241,8 +250,14 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
                 m.stopped = True
                 diverged.append((m, results[k]))
                 continue
-            _finish_epoch(template, member_values(host, k), m, results[k], figures[k], elapsed,
-                          verbose, writers[k])
+            try:
+                _finish_epoch(template, member_values(host, k), m, results[k], figures[k],
+                              elapsed, verbose, writers[k])
+            except finite.TrainingDiverged as err:
+                m.stopped = True
+                non_finite.append(err)
+        if non_finite:
+            raise non_finite[0]
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
             loop.diverged(float("nan"), m.state["epochs_done"], step, m.ckpt_path, lr)
