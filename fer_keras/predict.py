@@ -7,7 +7,9 @@
 
 Prints one JSON object per line per face: `source`, `frame` (videos and webcams; null for
 images), `face` (0 = largest), `box` [x, y, w, h], `crop_box`, `detector`, `label`, `score`,
-`probabilities`. An unreadable file or a frame without a face gets a one-line message on stderr,
+`probabilities`. `--smooth N` (videos and webcams) follows each face over the frames and reports
+the mean of its last N frames' probabilities, adding `track`, `smoothed_over` and the frame's own
+`raw_label`, `raw_score`, `raw_probabilities`. An unreadable file or a frame without a face gets a one-line message on stderr,
 never a traceback. `--model` is a path (any artifact `Predictor.load` accepts) or the name of a
 published model (`saved_models/`, `$FER_KERAS_MODELS` or `--models-dir`). `--annotate DIR`
 writes each image (PNG) or video (MP4) with boxes and labels, `--heatmap` adds Grad-CAM.
@@ -67,6 +69,9 @@ def build_parser():
     p.add_argument("--crop-scale", type=float, help="override the training set's crop scale")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
     p.add_argument("--max-frames", type=int, help="video / webcam: stop after N frames")
+    p.add_argument("--smooth", type=int, metavar="N",
+                   help="video / webcam: report each tracked face's mean probabilities over "
+                        "its last N processed frames (the frame's own in raw_*; docs/deployment.md)")
     return add_verbose_flag(p)
 
 

@@ -4,7 +4,8 @@
 `predict_stream` predict one image file or the frames of one video / webcam, write one JSON
 object per face to `out`, a one-line message per unreadable input or faceless frame to `err`,
 and, when asked, an annotated PNG / MP4 (`annotate`). `options` carries the command line's
-choices: `heatmap`, `max_faces`, `annotate` (a folder or None), `every`, `max_frames`.
+choices: `heatmap`, `max_faces`, `annotate` (a folder or None), `every`, `max_frames` and
+`smooth` (video / webcam: the mean over a tracked face's last N frames, `smoothing.FaceTracker`).
 `python -m fer_keras.predict` is the command line over these.
 """
 
@@ -59,11 +60,14 @@ def annotate(frame_bgr, records, heatmap=False):
     return out
 
 
+_RECORD_KEYS = ("box", "crop_box", "detector", "label", "score", "probabilities", "track",
+                "smoothed_over", "raw_label", "raw_score", "raw_probabilities")
+
+
 def _emit(records, source, frame, stream):
     for k, rec in enumerate(records):
         row = {"source": str(source), "frame": frame, "face": k,
-               **{key: rec[key] for key in ("box", "crop_box", "detector", "label", "score",
-                                           "probabilities")}}
+               **{key: rec[key] for key in _RECORD_KEYS if key in rec}}
         stream.write(json.dumps(row) + "\n")
     stream.flush()
 
@@ -116,7 +120,7 @@ def _annotation_target(options, path):
 
 def check_options(options):
     """The message for a bad option value of `predict`, or None."""
-    for name in ("every", "max_faces", "max_frames"):
+    for name in ("every", "max_faces", "max_frames", "smooth"):
         value = getattr(options, name)
         if value is not None and value < 1:
             return f"--{name.replace('_', '-')} must be >= 1, got {value}"
@@ -139,7 +143,10 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
         err.write(f"error: {source}: cannot open or read the {what}\n")
         cap.release()
         return False
+    from fer_keras.inference.smoothing import FaceTracker
+
     writer, index, no_face = None, 0, []
+    tracker = FaceTracker(options.smooth) if getattr(options, "smooth", None) else None
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     try:
         while ok:
@@ -148,6 +155,8 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                                             max_faces=options.max_faces)
                 if not records:
                     no_face.append(index)
+                if tracker is not None:
+                    records = tracker.update(records)
                 _emit(records, source, index, out)
                 if options.annotate:
                     if writer is None:
