@@ -299,7 +299,7 @@ class RandomContrast(_SeededLayer):
         return config
 
 
-POLICIES = ("none", "flip", "erasing", "jaffe_expansion")
+from fer_keras.data.policies import POLICIES  # noqa: E402 - the names, kept Keras-free
 
 
 def augmentation_layers(policy="flip"):

@@ -50,7 +50,8 @@ def json_object(text):
 
 class _LazyChoices(collections.abc.Sequence):
     """Choices read from their module on first use (`--help`, or when the flag is given), so
-    that building the parser does not import Keras for `fer_keras.data.augment.POLICIES`."""
+    that building the parser imports nothing it does not need (the model names and policies are
+    Keras-free: `config._models`, `fer_keras.data.policies`)."""
 
     def __init__(self, field):
         self._field, self._values = field, None

@@ -8,7 +8,7 @@ is printed at the start of each run and saved as `config.json` beside its artifa
 Each field carries its documentation as metadata (`help`, `choices`, `flags`, ...): the
 command line (`fer_keras.training.cli`) and `validate` are built from it, so a new field is one
 declaration here. Allowed values live once: the tuples below, `fer_keras.data.DATASETS`,
-`fer_keras.data.augment.POLICIES` and `fer_keras.models.list_models()`.
+`fer_keras.data.policies.POLICIES` and the declared model names (`fer_keras.papers`).
 """
 
 import dataclasses
@@ -34,13 +34,20 @@ def _datasets():
 
 
 def _models():
-    from fer_keras.models import list_models
+    """The registered model names, read from the papers' declarations (no Keras import) unless
+    the registry is loaded (it adds the variants of `register_model`)."""
+    import sys
 
-    return tuple(list_models())
+    registry = sys.modules.get("fer_keras.models.registry")
+    if registry is not None:
+        return tuple(registry.list_models())
+    from fer_keras import papers
+
+    return tuple(v.name for v in papers.variants())
 
 
 def _policies():
-    from fer_keras.data.augment import POLICIES
+    from fer_keras.data.policies import POLICIES
 
     return POLICIES
 
