@@ -256,3 +256,13 @@ def test_engine_throughput_reports_its_keys():
                             input_shape=(32, 32, 3), repeats=1)
     assert out["num_models"] == 2 and out["steps"] == 2 and out["images_per_s"] > 0
     assert out["compile_s"] > 0 and isinstance(out["device"], str)
+
+
+def test_benchmark_raw_step_rate_needs_no_tensorflow():
+    """`benchmark --training` under JAX without TensorFlow (the H200's setup): the raw-step
+    batch comes from the NumPy pipeline (it used `make_tf_dataset` and failed there)."""
+    from fer_keras.training.throughput import engine_rates
+
+    rates = engine_rates("i_mobilenetv2", batch_size=4, num_examples=8,
+                         model_kwargs=dict(alpha=0.35, scale_top_stage=True))
+    assert rates["raw"] > 0 and rates["loop"] is None and rates["fit"] is None

@@ -76,13 +76,14 @@ def engine_rates(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model
     """
     import keras
 
-    from fer_keras.data import make_tf_dataset
+    from fer_keras.data import iterate_batches, make_tf_dataset
     from fer_keras.training import loop, tf_fit
 
     ds, indices = _fold(num_examples)
     steps = tf_fit.num_steps(len(indices), batch_size)
     config, _, trainer = _trainer(name, batch_size, model_kwargs, steps)
-    x, y = next(iter(make_tf_dataset(ds, indices[:batch_size], batch_size, training=True)))
+    # The fixed batch of the raw step: NumPy (no TensorFlow needed under JAX).
+    x, y = next(iter(iterate_batches(ds, indices[:batch_size], batch_size, training=True)))
     x, y = np.asarray(x), np.asarray(y)
 
     def raw(epoch):
