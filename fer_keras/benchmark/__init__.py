@@ -58,14 +58,7 @@ from fer_keras.benchmark.model_speed import (  # noqa: F401
 from fer_keras.benchmark.report import format_markdown  # noqa: F401
 from fer_keras.benchmark.suite import run  # noqa: F401
 from fer_keras.benchmark.timing import (  # noqa: F401
-    DEFAULT_MODELS,
-    INFERENCE_BATCH,
-    INPUT_SHAPE,
-    NUM_CLASSES,
-    TINY_KWARGS,
-    compile_kwargs,
-    images,
-    median_time,
-    tensorflow_available,
+    DEFAULT_MODELS, INFERENCE_BATCH, INPUT_SHAPE, NUM_CLASSES, TINY_KWARGS, compile_kwargs, images,
+    median_time, tensorflow_available,
 )
 from fer_keras.benchmark.tflite_timing import tflite_bytes, tflite_latency  # noqa: F401

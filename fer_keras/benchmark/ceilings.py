@@ -16,6 +16,7 @@ from fer_keras.benchmark.timing import (
     tensorflow_available,
 )
 
+
 def conv1x1_ceiling(repeats, tiny=False):
     """GMAC/s of a large 1x1 convolution through a compiled Keras predict function."""
     import keras
@@ -39,6 +40,7 @@ def memcpy_ceiling(repeats, tiny=False):
     dst = np.empty_like(src)
     seconds = median_time(lambda: np.copyto(dst, src), max(repeats, 3), warmup=1)
     return 2 * src.nbytes / seconds / 1e9
+
 
 def tflite_ceiling(repeats, tiny=False, input_shape=INPUT_SHAPE, flatbuffer=None):
     """The MAC rate TFLite float32 reaches on keras.applications.MobileNetV2, one thread.

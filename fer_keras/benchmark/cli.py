@@ -9,6 +9,7 @@ from fer_keras.benchmark.suite import run
 from fer_keras.benchmark.timing import DEFAULT_MODELS
 from fer_keras.console import add_verbose_flag, parse_quietly
 
+
 def _usage():
     import fer_keras.benchmark
 

@@ -5,17 +5,10 @@ import math
 import os
 import tempfile
 
+from fer_keras.benchmark import timing
 from fer_keras.benchmark.tflite_timing import tflite_bytes, tflite_latency
-from fer_keras.benchmark.timing import (
-    INFERENCE_BATCH,
-    INPUT_SHAPE,
-    NUM_CLASSES,
-    TINY_KWARGS,
-    compile_kwargs,
-    images,
-    median_time,
-    tensorflow_available,
-)
+from fer_keras.benchmark.timing import INPUT_SHAPE
+
 
 def train_batch_size(name):
     """The FER2013 preset's batch size for a registered model (30 for the baselines)."""
@@ -27,8 +20,8 @@ def train_batch_size(name):
 def build(name, tiny=False, input_shape=INPUT_SHAPE):
     from fer_keras.models import create_model, get_entry
 
-    kwargs = TINY_KWARGS.get(get_entry(name).family, {}) if tiny else {}
-    return create_model(name, input_shape=input_shape, num_classes=NUM_CLASSES, **kwargs)
+    kwargs = timing.TINY_KWARGS.get(get_entry(name).family, {}) if tiny else {}
+    return create_model(name, input_shape=input_shape, num_classes=timing.NUM_CLASSES, **kwargs)
 
 
 def training_throughput(model, batch, repeats):
@@ -37,10 +30,10 @@ def training_throughput(model, batch, repeats):
     import numpy as np
 
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                  loss="sparse_categorical_crossentropy", **compile_kwargs())
-    x = images(batch, model.input.shape[1:])
-    y = np.arange(batch) % NUM_CLASSES
-    seconds = median_time(lambda: model.train_on_batch(x, y), repeats, warmup=2)
+                  loss="sparse_categorical_crossentropy", **timing.compile_kwargs())
+    x = timing.images(batch, model.input.shape[1:])
+    y = np.arange(batch) % timing.NUM_CLASSES
+    seconds = timing.median_time(lambda: model.train_on_batch(x, y), repeats, warmup=2)
     return batch / seconds
 
 
@@ -50,7 +43,7 @@ def benchmark_model(name, repeats, tiny=False, input_shape=INPUT_SHAPE, inferenc
     from fer_keras.models import model_summary
 
     log = log or (lambda message: None)
-    inference_batch = inference_batch or (16 if tiny else INFERENCE_BATCH)
+    inference_batch = inference_batch or (16 if tiny else timing.INFERENCE_BATCH)
     model = build(name, tiny, input_shape)
     row = {"name": name, "tiny": tiny, **model_summary(model)}
     row["train_batch"] = train_batch_size(name)
@@ -58,16 +51,16 @@ def benchmark_model(name, repeats, tiny=False, input_shape=INPUT_SHAPE, inferenc
     row["train_images_per_s"] = training_throughput(model, row["train_batch"], repeats)
 
     model = build(name, tiny, input_shape)  # fresh weights, no optimizer state
-    model.compile(**compile_kwargs())
-    x_big, x_one = images(inference_batch, input_shape), images(1, input_shape)
+    model.compile(**timing.compile_kwargs())
+    x_big, x_one = timing.images(inference_batch, input_shape), timing.images(1, input_shape)
     log(f"{name}: inference at batch {inference_batch} and 1")
     row["inference_batch"] = inference_batch
-    row["inference_images_per_s"] = inference_batch / median_time(
+    row["inference_images_per_s"] = inference_batch / timing.median_time(
         lambda: model.predict_on_batch(x_big), repeats, warmup=2)
-    row["keras_latency_ms"] = 1e3 * median_time(
+    row["keras_latency_ms"] = 1e3 * timing.median_time(
         lambda: model.predict_on_batch(x_one), max(repeats, 3) * 5, warmup=3)
 
-    has_tf, why = tensorflow_available()
+    has_tf, why = timing.tensorflow_available()
     if has_tf:
         import tensorflow as tf
 
@@ -78,7 +71,7 @@ def benchmark_model(name, repeats, tiny=False, input_shape=INPUT_SHAPE, inferenc
             saved = write_saved_model(model, os.path.join(tmp, "saved"))
             served = tf.saved_model.load(str(saved))
             x_tf = tf.constant(x_one)
-            row["saved_model_latency_ms"] = 1e3 * median_time(
+            row["saved_model_latency_ms"] = 1e3 * timing.median_time(
                 lambda: served.serve(x_tf)["probabilities"].numpy(), max(repeats, 3) * 5, warmup=3)
             for kind in ("float32", "int8"):
                 flatbuffer = tflite_bytes(saved, kind, input_shape)
@@ -119,7 +112,7 @@ def fractions(row, ceilings):
 
 def pipeline_throughput(tiny=False, ceilings=None):
     """Images/s of ``make_tf_dataset`` on the synthetic set (fer_keras.data.throughput.measure)."""
-    has_tf, why = tensorflow_available()
+    has_tf, why = timing.tensorflow_available()
     if not has_tf:
         return {"images_per_s": None, "skipped": why}
     from fer_keras.data import load_dataset

@@ -1,5 +1,6 @@
 """The benchmark's Markdown table, each figure beside the ceiling it is measured against."""
 
+
 def _fmt(value, spec):
     return "n/a" if value is None else format(value, spec)
 

@@ -9,6 +9,7 @@ from fer_keras.benchmark.ceilings import machine_ceilings
 from fer_keras.benchmark.model_speed import benchmark_model, fractions, pipeline_throughput
 from fer_keras.benchmark.timing import DEFAULT_MODELS, INPUT_SHAPE, tensorflow_available
 
+
 def _commit():
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

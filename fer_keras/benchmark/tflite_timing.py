@@ -3,6 +3,7 @@ latency: the benchmark times exactly the flatbuffers `export` ships."""
 
 from fer_keras.benchmark.timing import INPUT_SHAPE, images, median_time
 
+
 def tflite_bytes(saved_model_dir, mode="float32", input_shape=INPUT_SHAPE, calibration=8):
     """A TFLite flatbuffer converted as `export` converts it (`convert_tflite`): "float32", or
     "int8" full integer (int8 input and output) calibrated on `calibration` random images."""
