@@ -38,6 +38,10 @@ one and with K models together, a row per backend (the JAX rows from a child pro
 
 Parts that need TensorFlow (SavedModel, TFLite, tf.data) are reported as ``None`` with a reason
 under another backend or without TensorFlow installed.
+
+Modules: ``timing`` (settings, medians, random images), ``tflite_timing`` (the shipped TFLite
+conversions and their latency), ``ceilings``, ``model_speed`` (one model, the data pipeline),
+``suite`` (the whole run), ``report`` (the Markdown table) and ``cli``.
 """
 
 from fer_keras.benchmark.ceilings import (  # noqa: F401 - the public API in one place

@@ -7,6 +7,10 @@ the notebooks start write under `workdir()`.
 
 The notebooks' other needs (finding the data, demo runs and photos, a quiet TensorFlow) live in
 `fer_keras.notebook` and are re-exported here, so a notebook imports `plots` alone.
+
+Modules: `model_tables` (summaries, blocks, parameters and MACs), `folds` (samples and protocol
+splits), `ablations` (Table 2 and Table 5 variants), `predictions` (what `Predictor` returns),
+`exports` (the export report) and `canvas` (the figure, axes and patches they share).
 """
 
 from fer_keras.notebook import (  # noqa: F401 - re-exported for the notebooks
