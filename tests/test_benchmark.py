@@ -26,7 +26,7 @@ def tiny_result():
 
 
 def test_tiny_run_produces_every_figure(tiny_result):
-    has_tf = benchmark._tensorflow_available()[0]
+    has_tf = benchmark.tensorflow_available()[0]
     ceilings = tiny_result["ceilings"]
     assert _finite(ceilings["conv1x1_gmacs"]) and _finite(ceilings["memcpy_gbs"])
     # measured at the start and at the end, the higher kept

@@ -33,7 +33,7 @@ def test_reproduction_curves_average_runs_and_skip_missing_splits(tmp_path):
     assert {(r["run"], r["split"]) for r in rows} == {(0, "validation"), (1, "validation")}
     no_val = write_history(tmp_path / "d.csv", ["", ""], test=[0.6, 0.8])
     assert {r["split"] for r in read_curves([no_val], ("val_accuracy", "test_accuracy"))} == {
-        "test (reporting only)"}
+        "test (papers' practice, reporting only)"}
     assert plot_mean_curves(files, tmp_path / "curves.png", "demo",
                             ("val_accuracy", "test_accuracy")) == 2
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -592,6 +592,25 @@ def test_figures_never_sum_runs_of_different_study_folders(tmp_path, monkeypatch
     assert sum(f"(figures/paper-{stem}-cm.png)" in line for line in lines) == 1
 
 
+def test_figure_links_name_the_split_their_curves_plot(tmp_path):
+    """A study with validation curves links "validation accuracy"; a papers'-practice study
+    without a validation split (test accuracy per epoch, --test-each-epoch) links "test (papers'
+    practice, reporting only) accuracy", never "validation"."""
+    run = "ckplus-i_mobilenetv2-paper_imnv2-seed0"
+    for study, history in (("val", "epoch,val_accuracy,test_accuracy\n0,0.5,\n1,0.7,\n"),
+                           ("practice", "epoch,val_accuracy,test_accuracy\n0,,0.6\n1,,0.8\n")):
+        path = _write(tmp_path / study, run, {**_metrics(0.8), "confusion_matrix": [[1, 0], [0, 1]],
+                                              "class_names": ["a", "b"]})
+        (path.parent / "history.csv").write_text(history)
+    lines = reproduce.figures([str(tmp_path / "val"), str(tmp_path / "practice")],
+                              tmp_path / "figures")
+    val, practice = [line for line in lines if line.startswith("| `")]
+    assert "[validation accuracy per epoch](figures/val-" in val
+    assert ("[test (papers' practice, reporting only) accuracy per epoch](figures/practice-"
+            in practice)
+    assert "validation" not in practice.split("|")[-2]
+
+
 def test_report_of_a_study_without_runs_of_a_table_says_so_in_one_line(tmp_path):
     _write(tmp_path, "ckplus-mobilenetv2-subject_kfold-seed0", _metrics(0.8))
     text = report([str(tmp_path)])

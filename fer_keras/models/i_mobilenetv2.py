@@ -87,18 +87,7 @@ def i_mobilenetv2(
         A functional ``keras.Model`` mapping raw pixels to class probabilities.
     """
     check_common_args(input_shape, num_classes, classifier_activation)
-    if not 0.0 < alpha <= 2.0:
-        raise ValueError(f"`alpha` must lie in (0, 2], got {alpha!r}.")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"`activation` must be one of {ACTIVATIONS}, got {activation!r}.")
-    if fusion_mode not in FUSION_MODES:
-        raise ValueError(f"`fusion_mode` must be one of {FUSION_MODES}, got {fusion_mode!r}.")
-    if stride_reading not in STRIDE_READINGS:
-        raise ValueError(
-            f"`stride_reading` must be one of {STRIDE_READINGS}, got {stride_reading!r}."
-        )
-    if head_channels is not None and (not isinstance(head_channels, int) or head_channels < 1):
-        raise ValueError(f"`head_channels` must be a positive integer or None, got {head_channels!r}.")
+    _check_args(alpha, activation, fusion_mode, stride_reading, head_channels)
 
     inputs, x = raw_pixel_input(input_shape)
     x = conv_bn_act(
@@ -135,3 +124,19 @@ def i_mobilenetv2(
     x = keras.layers.Flatten(name="logits")(x)
     outputs = classifier_output(x, classifier_activation)
     return load_weights(keras.Model(inputs, outputs, name=name), weights)
+
+
+def _check_args(alpha, activation, fusion_mode, stride_reading, head_channels):
+    """ValueError naming the bad value for the width, activation, fusion and stride options."""
+    if not 0.0 < alpha <= 2.0:
+        raise ValueError(f"`alpha` must lie in (0, 2], got {alpha!r}.")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"`activation` must be one of {ACTIVATIONS}, got {activation!r}.")
+    if fusion_mode not in FUSION_MODES:
+        raise ValueError(f"`fusion_mode` must be one of {FUSION_MODES}, got {fusion_mode!r}.")
+    if stride_reading not in STRIDE_READINGS:
+        raise ValueError(
+            f"`stride_reading` must be one of {STRIDE_READINGS}, got {stride_reading!r}."
+        )
+    if head_channels is not None and (not isinstance(head_channels, int) or head_channels < 1):
+        raise ValueError(f"`head_channels` must be a positive integer or None, got {head_channels!r}.")

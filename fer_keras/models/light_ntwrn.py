@@ -91,6 +91,31 @@ def light_ntwrn(
         A functional ``keras.Model`` mapping raw pixels to class probabilities.
     """
     check_common_args(input_shape, num_classes, classifier_activation)
+    _check_args(widths, depths, block_types, scam_order, ds_mode, dropout_rate)
+
+    inputs, x = raw_pixel_input(input_shape)
+    x = conv_bn_act(x, stem_filters, 3, activation="relu", bn_momentum=bn_momentum, name="stem")
+    attention_args = dict(
+        attention=attention, scam_reduction=scam_reduction, scam_order=scam_order
+    )
+    for stage, (width, depth, stride, block_type) in enumerate(
+        zip(widths, depths, STRIDES, block_types), start=1
+    ):
+        for i in range(depth):
+            x = _block(
+                x, block_type, width, stride if i == 0 else 1, name=f"stage{stage}_block{i + 1}",
+                dropout_rate=dropout_rate, shuffle_groups=shuffle_groups, ds_mode=ds_mode,
+                bottleneck_ratio=bottleneck_ratio, gbn_stride_in=gbn_stride_in,
+                bn_momentum=bn_momentum, **attention_args,
+            )
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = keras.layers.Dense(num_classes, name="classifier")(x)
+    outputs = classifier_output(x, classifier_activation)
+    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+
+
+def _check_args(widths, depths, block_types, scam_order, ds_mode, dropout_rate):
+    """ValueError naming the bad value for the stage lists and the block options."""
     for arg, value in (("widths", widths), ("depths", depths), ("block_types", block_types)):
         if len(value) != 3:
             raise ValueError(f"`{arg}` must have one entry per stage (3), got {value!r}.")
@@ -110,34 +135,22 @@ def light_ntwrn(
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"`dropout_rate` must lie in [0, 1), got {dropout_rate!r}.")
 
-    inputs, x = raw_pixel_input(input_shape)
-    x = conv_bn_act(x, stem_filters, 3, activation="relu", bn_momentum=bn_momentum, name="stem")
-    attention_args = dict(
-        attention=attention, scam_reduction=scam_reduction, scam_order=scam_order
+
+def _block(x, block_type, width, strides, name, dropout_rate, shuffle_groups, ds_mode,
+           bottleneck_ratio, gbn_stride_in, bn_momentum, **attention_args):
+    """One block of a stage: DS shuffle (section 3.5), grouping bottleneck (section 3.4) or the
+    WRN basic block, each closed by SCAM when `attention` (Table 1's "BN+ReLU+SCAM" rows)."""
+    if block_type == "ds":
+        return ds_shuffle_block(
+            x, width, strides, dropout_rate=dropout_rate, groups=shuffle_groups,
+            mode=ds_mode, bn_momentum=bn_momentum, name=name, **attention_args,
+        )
+    if block_type == "gbn":
+        return GroupBottleneck(
+            width, strides, bottleneck_ratio=bottleneck_ratio, dropout_rate=dropout_rate,
+            stride_in=gbn_stride_in, bn_momentum=bn_momentum, name=name, **attention_args,
+        )(x)
+    return wide_basic_block(
+        x, width, strides, dropout_rate=dropout_rate, bn_momentum=bn_momentum, name=name,
+        **attention_args,
     )
-    for stage, (width, depth, stride, block_type) in enumerate(
-        zip(widths, depths, STRIDES, block_types), start=1
-    ):
-        for i in range(depth):
-            strides = stride if i == 0 else 1
-            block_name = f"stage{stage}_block{i + 1}"
-            if block_type == "ds":
-                x = ds_shuffle_block(
-                    x, width, strides, dropout_rate=dropout_rate, groups=shuffle_groups,
-                    mode=ds_mode, bn_momentum=bn_momentum, name=block_name, **attention_args,
-                )
-            elif block_type == "gbn":
-                x = GroupBottleneck(
-                    width, strides, bottleneck_ratio=bottleneck_ratio, dropout_rate=dropout_rate,
-                    stride_in=gbn_stride_in, bn_momentum=bn_momentum, name=block_name,
-                    **attention_args,
-                )(x)
-            else:
-                x = wide_basic_block(
-                    x, width, strides, dropout_rate=dropout_rate, bn_momentum=bn_momentum,
-                    name=block_name, **attention_args,
-                )
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    x = keras.layers.Dense(num_classes, name="classifier")(x)
-    outputs = classifier_output(x, classifier_activation)
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)

@@ -13,8 +13,10 @@ says in the title which split is plotted and over how many runs.
 import csv
 from pathlib import Path
 
+# Test accuracy per epoch exists only for runs with --test-each-epoch (the papers' practice of
+# reporting the test curve); it selects nothing, so it is labelled as reporting only.
 SPLITS = {"val_accuracy": "validation", "accuracy": "training",
-          "test_accuracy": "test (reporting only)"}
+          "test_accuracy": "test (papers' practice, reporting only)"}
 
 
 def _value(text):
@@ -38,17 +40,24 @@ def read_curves(history_files, keys=("val_accuracy",)):
     return rows
 
 
+def curve_splits(history_files, keys=("val_accuracy",)):
+    """The split names `plot_mean_curves` draws for these runs, in first-seen order (e.g.
+    ["validation"], or ["validation", "test (papers' practice, reporting only)"] when some runs
+    have no validation split)."""
+    return list(dict.fromkeys(row["split"] for row in read_curves(history_files, keys)))
+
+
 def plot_mean_curves(history_files, path, what, keys=("val_accuracy",)):
     """Writes the mean accuracy per epoch over the runs, with a +-1 sd band, to `path`.
 
     Returns the number of runs that contributed. ValueError when none has the asked columns.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
+
+    from fer_keras.training.metrics import agg_pyplot
+
+    plt = agg_pyplot()
 
     data = pd.DataFrame(read_curves(history_files, keys))
     if data.empty:

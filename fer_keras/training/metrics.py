@@ -71,7 +71,9 @@ def summary_table(fold_metrics, keys=SUMMARY_KEYS):
     return "\n".join(lines)
 
 
-def _pyplot():
+def agg_pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (figures written to files, no
+    display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,7 +88,7 @@ def plot_confusion_matrix(matrix, class_names, path, title=""):
 
     from fer_keras.training.artifacts import atomic_path
 
-    plt = _pyplot()
+    plt = agg_pyplot()
     matrix = np.asarray(matrix)
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0)
@@ -111,7 +113,7 @@ def plot_history(rows, path, title=""):
     Returns the names of the splits plotted."""
     from fer_keras.training.artifacts import atomic_path
 
-    plt = _pyplot()
+    plt = agg_pyplot()
     epochs = [r["epoch"] + 1 for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     plotted = []
