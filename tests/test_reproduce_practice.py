@@ -110,7 +110,8 @@ def test_decomposition_table_measures_each_factor_in_points(tmp_path):
     assert effects[("peak", "frame, none")] == "+6.00 ± 0.00 (3 paired runs)"
     assert effects[("peak", "sequence, carve")] == "+4.00 ± 0.00 (3 paired runs)"
     assert "The paper reports 95.96; the papers' practice (frame split, no validation, peak " \
-           "test) reaches 98.00 ± 0.82 here: -2.04 points are left unexplained" in text
+           "test) reaches 98.00 ± 0.82 here: it meets or exceeds the paper's figure by 2.04 " \
+           "points, so these factors account for the whole gap" in text
     # The 30-epoch budget has one combination only: no table of its own.
     assert "30 epochs" not in text
     # And the page shows all of it.
