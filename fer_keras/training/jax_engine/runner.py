@@ -91,7 +91,7 @@ def _start_member(template, member, initial, verbose):
     """Loads the member's checkpoint (or recovers it, or starts it fresh) into the template and
     returns its values."""
     from fer_keras.training.device import describe_hardware
-    from fer_keras.training.loop import predict
+    from fer_keras.training.fold_report import predict
 
     template.start(initial[member.config.seed])
     config, ds, split = member.config, member.ds, member.split
@@ -270,13 +270,13 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
 
 
 def _write_member(template, host_state, k, member, verbose):
-    from fer_keras.training import loop
+    from fer_keras.training import fold_report
 
     template.write(member_values(host_state, k))
     if member.best_weights is not None:
         template.model.set_weights(member.best_weights)
-    return loop.write_artifacts(template.model, member.config, member.ds, member.split,
-                                 member.fold_dir, member.state, verbose)
+    return fold_report.write_artifacts(template.model, member.config, member.ds, member.split,
+                                       member.fold_dir, member.state, verbose)
 
 
 def _program(template, config, ds, layers, has_boxes, num_models, mixed):
