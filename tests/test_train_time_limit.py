@@ -18,7 +18,7 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("the training tests run on the TensorFlow backend", allow_module_level=True)
 
 from data_fixtures import isolated_cache  # noqa: E402,F401
-from fer_keras.training import artifacts, loop  # noqa: E402
+from fer_keras.training import artifacts, loop, model_setup  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
@@ -161,7 +161,7 @@ def _x(shape=(4, 32, 32, 3), seed=0):
 
 def test_logits_model_is_the_softmax_input_sharing_weights():
     model = tiny_model()
-    logits = loop.logits_model(model)
+    logits = model_setup.logits_model(model)
     assert logits is not model and logits.name == "tiny_logits"
     assert [id(w) for w in logits.weights] == [id(w) for w in model.weights]
     x = _x()
@@ -180,7 +180,7 @@ def test_logits_model_of_a_registered_model():
 
     model = create_model("i_mobilenetv2", input_shape=(32, 32, 3), num_classes=7, alpha=0.35,
                          scale_top_stage=True)
-    logits = loop.logits_model(model)
+    logits = model_setup.logits_model(model)
     assert logits is not model and len(logits.weights) == len(model.weights)
     x = _x((2, 32, 32, 3), seed=1)
     np.testing.assert_allclose(
@@ -206,7 +206,7 @@ def _dense_model(activation=None, final=None, name="plain"):
 ], ids=["no_softmax", "dense_predictions", "other_name", "softmax_not_last"])
 def test_logits_model_returns_the_model_without_a_final_softmax(build):
     model = build()
-    assert loop.logits_model(model) is model
+    assert model_setup.logits_model(model) is model
 
 
 # === inference_copy ===

@@ -15,11 +15,14 @@ from fer_keras.training.config import TrainConfig, load_config, resolve_config, 
 
 
 def __getattr__(name):
-    if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "build_model",
-                "predict"):
+    if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "predict"):
         from fer_keras.training import loop
 
         return getattr(loop, name)
+    if name == "build_model":
+        from fer_keras.training import model_setup
+
+        return model_setup.build_model
     if name in ("transfer_weights", "find_model_file"):
         from fer_keras.training import weights
 

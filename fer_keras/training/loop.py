@@ -23,7 +23,7 @@ from fer_keras.training.finite import TrainingDiverged  # noqa: F401 - the publi
 from fer_keras.training.tensorboard import summary_writer, write_scalars
 from fer_keras.training.fold_report import predict, write_artifacts
 from fer_keras.training.metrics import classification_metrics, summarize_folds, summary_table
-from fer_keras.training.weights import find_model_file, transfer_weights
+from fer_keras.training.model_setup import class_weights, compiled_trainer
 
 
 @dataclasses.dataclass
@@ -129,23 +129,6 @@ def _train_folds(config, ds, splits, folds, run_dir, verbose, deadline):
     return results
 
 
-def build_model(config, ds):
-    """The configured model for the dataset's image size and classes (weights from `init`)."""
-    import keras
-
-    from fer_keras.models import create_model
-
-    h, w = ds.image_shape[:2]
-    model = create_model(config.model, input_shape=(h, w, config.channels),
-                         num_classes=ds.num_classes, **config.model_kwargs)
-    if config.init:
-        source = keras.saving.load_model(find_model_file(config.init), safe_mode=True)
-        copied = transfer_weights(source, model)
-        if not copied:
-            raise ValueError(f"--init {config.init}: no layer of it matches {config.model}")
-    return model
-
-
 def _batches(config, ds, indices, epoch, drop_remainder=False):
     import keras
 
@@ -157,33 +140,6 @@ def _batches(config, ds, indices, epoch, drop_remainder=False):
     if keras.backend.backend() == "tensorflow":
         return make_tf_dataset(ds, indices, **args)
     return iterate_batches(ds, indices, **args)
-
-
-def class_weights(config, labels, num_classes):
-    """Per-class loss weights for `config.class_weight="balanced"` (else None)."""
-    if config.class_weight != "balanced":
-        return None
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    return np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
-
-
-def logits_model(model):
-    """The model up to its softmax layer (`predictions`), sharing every layer and weight.
-
-    Training minimises cross-entropy on these logits (`from_logits=True`): computed on softmax
-    outputs, Keras clips probabilities to [1e-7, 1 - 1e-7], and an example whose true-class
-    probability falls under 1e-7 then contributes no gradient at all. Models without a softmax
-    layer are returned as they are.
-    """
-    import keras
-
-    try:
-        head = model.get_layer("predictions")
-    except ValueError:
-        return model
-    if not isinstance(head, keras.layers.Softmax) or model.layers[-1] is not head:
-        return model
-    return keras.Model(model.inputs, head.input, name=f"{model.name}_logits")
 
 
 def train_step(model, x, y, sample_weight):
@@ -205,8 +161,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     import keras
 
     from fer_keras.data import split_dataset
-    from fer_keras.training.device import describe_hardware, resolve_auto
-    from fer_keras.training.optimizers import make_optimizer
+    from fer_keras.training.device import resolve_auto
 
     fold_dir = Path(fold_dir)
     fold_dir.mkdir(parents=True, exist_ok=True)
@@ -222,39 +177,9 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     policy = keras.config.dtype_policy().name
     keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
     try:
-        keras.utils.set_random_seed(config.seed)
-        model = build_model(config, ds)
-        trainer = logits_model(model)
-        drop_remainder = bool(jit) and len(split.train) > config.batch_size
-        steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
-        trainer.compile(optimizer=make_optimizer(config, steps),
-                        loss=keras.losses.SparseCategoricalCrossentropy(
-                            from_logits=trainer is not model),
-                        metrics=["accuracy"], jit_compile=jit)
-        trainer.optimizer.build(trainer.trainable_variables)
-        state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
-                 "best_score": None, "history": []}
-        best_weights = None
-        if saved is not None:
-            checkpoint.restore(trainer, saved)
-            resume_rules.apply_learning_rate(trainer.optimizer, saved["changes"],
-                                             config.learning_rate)
-            state, best_weights = saved["state"], saved["best"] or None
-            _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
-                          f"(best so far: epoch {state['best_epoch'] + 1})")
-        elif config.recover_from:
-            state, best_weights = recover.recovered_state(
-                config, fold_dir, model, trainer, steps,
-                lambda: classification_metrics(
-                    ds.labels[split.val], predict(model, ds, split.val, config.batch_size,
-                                                  config.channels), ds.class_names)["accuracy"],
-                ds.fingerprint())
-            checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
-            _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
-        if state["epochs_done"] < config.epochs:
-            resume_rules.start_training(fold_dir, state, config,
-                                        [] if saved is None else saved["changes"])
-            recover.note_session(state, describe_hardware()["summary"])
+        model, trainer, drop_remainder, steps = compiled_trainer(config, ds, split, jit)
+        state, best_weights = _starting_state(config, ds, split, fold_dir, saved, model, trainer,
+                                              steps, verbose)
         _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                       f"{len(split.test)} test examples; mixed precision {mixed}, XLA {jit}")
         weights = class_weights(config, ds.labels[split.train], ds.num_classes)
@@ -273,11 +198,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
             checkpoint.save_checkpoint(ckpt_path, trainer, state, best_weights)
             artifacts.write_history_csv(fold_dir / "history.csv", state["history"])
             write_scalars(writer, row)
-            _log(verbose, f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
-                          f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
-                          f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
-                          + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"
-                             if "test_accuracy" in row else "") + f" ({row['time_s']:.1f} s)")
+            _log(verbose, _epoch_line(config, epoch, row))
             if deadline is not None and time.monotonic() > deadline and epoch + 1 < config.epochs:
                 _log(verbose, f"fold {split.fold}: time limit of {config.time_limit:g} s reached "
                               f"after epoch {epoch + 1} of {config.epochs}; writing the artifacts "
@@ -288,6 +209,46 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         return write_artifacts(model, config, ds, split, fold_dir, state, verbose)
     finally:
         keras.config.set_dtype_policy(policy)
+
+
+def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, verbose):
+    """(state, best weights) to train from: the checkpoint's (restored into `trainer`), a
+    recovered run's (`--recover-from`), or a fresh start; a fold about to train is marked
+    incomplete (`resume_rules.start_training`)."""
+    from fer_keras.training.device import describe_hardware
+
+    state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
+             "best_score": None, "history": []}
+    best_weights = None
+    if saved is not None:
+        checkpoint.restore(trainer, saved)
+        resume_rules.apply_learning_rate(trainer.optimizer, saved["changes"],
+                                         config.learning_rate)
+        state, best_weights = saved["state"], saved["best"] or None
+        _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
+                      f"(best so far: epoch {state['best_epoch'] + 1})")
+    elif config.recover_from:
+        state, best_weights = recover.recovered_state(
+            config, fold_dir, model, trainer, steps,
+            lambda: classification_metrics(
+                ds.labels[split.val], predict(model, ds, split.val, config.batch_size,
+                                              config.channels), ds.class_names)["accuracy"],
+            ds.fingerprint())
+        checkpoint.save_checkpoint(fold_dir / checkpoint.FILENAME, trainer, state, best_weights)
+        _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
+    if state["epochs_done"] < config.epochs:
+        resume_rules.start_training(fold_dir, state, config,
+                                    [] if saved is None else saved["changes"])
+        recover.note_session(state, describe_hardware()["summary"])
+    return state, best_weights
+
+
+def _epoch_line(config, epoch, row):
+    return (f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} "
+            f"acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
+            f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
+            + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"
+               if "test_accuracy" in row else "") + f" ({row['time_s']:.1f} s)")
 
 
 def _run_epoch(trainer, model, config, ds, split, epoch, weights, verbose, ckpt_path,

@@ -45,7 +45,7 @@ def _trainer(name, batch_size, model_kwargs, steps):
     import keras
 
     from fer_keras.models import create_model
-    from fer_keras.training import loop
+    from fer_keras.training import model_setup
     from fer_keras.training.config import resolve_config
     from fer_keras.training.optimizers import make_optimizer
 
@@ -53,7 +53,7 @@ def _trainer(name, batch_size, model_kwargs, steps):
                             model_kwargs=dict(model_kwargs or {}))
     keras.utils.set_random_seed(0)
     model = create_model(name, input_shape=(48, 48, 3), num_classes=7, **config.model_kwargs)
-    trainer = loop.logits_model(model)
+    trainer = model_setup.logits_model(model)
     trainer.compile(optimizer=make_optimizer(config, steps),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     metrics=["accuracy"], jit_compile=False)

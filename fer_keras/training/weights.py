@@ -1,6 +1,6 @@
 """Weights from a trained model into a new one: `--init` (fine-tuning) and `--recover-from`.
 
-Used by the training loop (`build_model`) and by recovery (`fer_keras.training.recover`).
+Used by the model setup (`model_setup.build_model`) and by recovery (`fer_keras.training.recover`).
 """
 
 from pathlib import Path

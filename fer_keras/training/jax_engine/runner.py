@@ -64,7 +64,7 @@ def _build_template(members, mixed, jit):
     """The Template and every member's initial variables (one build per distinct seed)."""
     import keras
 
-    from fer_keras.training.loop import build_model, class_weights, logits_model
+    from fer_keras.training.model_setup import build_model, class_weights, logits_model
     from fer_keras.training.optimizers import make_optimizer
 
     config, ds = members[0].config, members[0].ds

@@ -19,7 +19,7 @@ def _program(name, batch_size, num_models, steps, model_kwargs, input_shape, num
     from fer_keras.training.config import TrainConfig
     from fer_keras.training.jax_engine.members import Template, stack_states
     from fer_keras.training.jax_engine.step import Program
-    from fer_keras.training.loop import logits_model
+    from fer_keras.training.model_setup import logits_model
     from fer_keras.training.optimizers import make_optimizer
 
     layers = resolve_augment(augment)
