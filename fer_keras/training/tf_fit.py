@@ -111,7 +111,7 @@ def fit_epoch(trainer, config, ds, indices, epoch, weights, ckpt_path, lr, bar=N
 
     Args:
         trainer: the compiled model (the loop's logits model); its optimizer is built.
-        weights: per-class sample weights (`loop._class_weights`) or None.
+        weights: per-class sample weights (`model_setup.class_weights`) or None.
         ckpt_path, lr: for the `TrainingDiverged` message.
         bar: a tqdm bar advanced per call, or None.
 

@@ -61,7 +61,7 @@ def _assign(variables, values):
 
 
 class Template:
-    """A built model, its trainer (`loop.logits_model`) compiled with the loop's optimizer, and
+    """A built model, its trainer (`model_setup.logits_model`) compiled with the loop's optimizer, and
     the engine's update optimizer (the same class with a constant learning-rate variable).
 
     Args:

@@ -5,7 +5,7 @@ A model's state is three lists of arrays, `(trainable, non_trainable, optimizer)
 of `trainer.trainable_variables`, `trainer.non_trainable_variables` and the update optimizer's
 `variables`; K models stack each array on a leading axis. One step is what `train_on_batch`
 does: `trainer.stateless_call` on the augmented batch, sparse cross-entropy (on logits where the
-trainer is `loop.logits_model`'s), weighted by the class weights and divided by the batch size
+trainer is `model_setup.logits_model`'s), weighted by the class weights and divided by the batch size
 as Keras does, its gradient, and the optimizer's `stateless_apply`. A step whose `active` flag
 is False leaves the state unchanged: folds with fewer steps than the longest are padded so.
 """
