@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -25,33 +24,19 @@ def main():
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--batch", type=int, default=20)
     args = p.parse_args()
-    from fer_keras.data import make_tf_dataset
-    from fer_keras.training import loop, tf_fit
-    from fer_keras.training.throughput import TRAIN_EXAMPLES, _fold, _trainer
+    from fer_keras.training.throughput import TRAIN_EXAMPLES, epoch_functions
 
-    ds, indices = _fold(TRAIN_EXAMPLES)
-    steps = tf_fit.num_steps(len(indices), args.batch)
-    config, _, trainer = _trainer(args.model, args.batch, None, steps)
-
-    def per_step(epoch):
-        for xb, yb in make_tf_dataset(ds, indices, args.batch, training=True, augment="flip",
-                                      seed=0, epoch=epoch):
-            loop.train_step(trainer, xb, np.asarray(yb), None)
-
-    def fit(epoch):
-        tf_fit.fit_epoch(trainer, config, ds, indices, epoch, None, Path(os.devnull), 0.0)
-
+    functions, _ = epoch_functions(args.model, args.batch)
     rates = {"loop": [], "fit": []}
     for epoch in range(args.rounds + 1):  # round 0 traces and compiles both
-        for name, fn in (("loop", per_step), ("fit", fit)) if epoch % 2 else (
-                ("fit", fit), ("loop", per_step)):
+        for name in ("loop", "fit") if epoch % 2 else ("fit", "loop"):
             start = time.perf_counter()
-            fn(epoch)
+            functions[name](epoch)
             if epoch:
-                rates[name].append(len(indices) / (time.perf_counter() - start))
+                rates[name].append(TRAIN_EXAMPLES / (time.perf_counter() - start))
     med = {k: float(np.median(v)) for k, v in rates.items()}
     paired = [f / lo for f, lo in zip(rates["fit"], rates["loop"])]  # same round, same load
-    print(json.dumps({"model": args.model, "batch": args.batch, "examples": len(indices),
+    print(json.dumps({"model": args.model, "batch": args.batch, "examples": TRAIN_EXAMPLES,
                       "rounds": args.rounds, "images_per_s": rates, "median": med,
                       "fit_over_loop_per_round": paired,
                       "fit_over_loop_median": float(np.median(paired)),

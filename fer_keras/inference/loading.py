@@ -226,23 +226,24 @@ def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model
 
 
 def _class_names(artifact, info, embedded, num_classes, given):
-    """(names, where they came from): the user's, else embedded, metrics.json, model_info.json."""
-    own = embedded or (tuple(info["class_names"]) if info.get("class_names") else None)
+    """(names, where they came from): the user's, else the artifact's own (embedded, then
+    metrics.json / model_info.json), else class_0 ... class_{K-1} with a warning."""
+    own, source = None, None
+    if embedded:
+        own, source = tuple(embedded), f"{artifact} (embedded)"
+    elif info.get("class_names"):
+        own, source = tuple(info["class_names"]), info["class_names_source"]
     if given is not None:
         from fer_keras.inference.class_check import parse_class_names
 
         names = parse_class_names(given)
-        if own and tuple(own) != names:
+        if own and own != names:
             warnings.warn(f"{artifact}: using the given class names ({', '.join(names)}) in "
                           f"place of the artifact's own ({', '.join(own)})", stacklevel=3)
         return names, "the given class names (--class-names)"
-    if embedded:
-        names, source = embedded, f"{artifact} (embedded)"
-    elif info.get("class_names"):
-        names, source = tuple(info["class_names"]), info["class_names_source"]
-    else:
-        names = tuple(f"class_{k}" for k in range(num_classes))
-        source = "default (no class names found in the artifact, metrics.json or model_info.json)"
-        warnings.warn(f"{artifact}: no class names found; using {names[0]} ... {names[-1]} "
-                      "(give them with --class-names / class_names=)", stacklevel=3)
-    return names, source
+    if own:
+        return own, source
+    names = tuple(f"class_{k}" for k in range(num_classes))
+    warnings.warn(f"{artifact}: no class names found; using {names[0]} ... {names[-1]} "
+                  "(give them with --class-names / class_names=)", stacklevel=3)
+    return names, "default (no class names found in the artifact, metrics.json or model_info.json)"

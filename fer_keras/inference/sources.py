@@ -146,7 +146,7 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
     from fer_keras.inference.smoothing import FaceTracker
 
     writer, index, no_face = None, 0, []
-    tracker = FaceTracker(options.smooth) if getattr(options, "smooth", None) else None
+    tracker = FaceTracker(options.smooth) if options.smooth else None
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     try:
         while ok:

@@ -69,10 +69,12 @@ def _timed(fn, epochs=2):
     return seconds
 
 
-def engine_rates(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model_kwargs=None):
-    """{"raw": .., "loop": .., "fit": ..} images/s of one model on this backend ("fit": TF only).
+def epoch_functions(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model_kwargs=None):
+    """({engine: fn(epoch)}, images per epoch): one model and trainer behind every engine.
 
-    One model and trainer serve all three, in the order raw, loop (the same compiled step), fit.
+    "raw" repeats `train_on_batch` on one fixed batch for an epoch's steps; under TensorFlow,
+    "loop" is engine loop's per-step epoch over the `tf.data` batches and "fit" engine fit's
+    `model.fit` epoch (`scripts/ab_loop_fit.py` interleaves these two).
     """
     import keras
 
@@ -90,21 +92,28 @@ def engine_rates(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model
         for _ in range(steps):
             loop.train_step(trainer, x, y, None)
 
-    def per_step(epoch):
-        for xb, yb in make_tf_dataset(ds, indices, batch_size, training=True, augment="flip",
-                                      seed=0, epoch=epoch):
-            yb = np.asarray(yb)
-            loop.train_step(trainer, xb, yb, None)
-
-    out = {"raw": steps * batch_size / _timed(raw), "fit": None}
+    functions = {"raw": raw}
     if keras.backend.backend() == "tensorflow":
-        out["loop"] = len(indices) / _timed(per_step)
+        def per_step(epoch):
+            for xb, yb in make_tf_dataset(ds, indices, batch_size, training=True,
+                                          augment="flip", seed=0, epoch=epoch):
+                loop.train_step(trainer, xb, np.asarray(yb), None)
+
         def fit(epoch):
             tf_fit.fit_epoch(trainer, config, ds, indices, epoch, None, Path(os.devnull), 0.0)
 
-        out["fit"] = len(indices) / _timed(fit)
-    else:
-        out["loop"] = None  # engine "loop" under JAX is one fit per epoch: see the device rows
+        functions.update(loop=per_step, fit=fit)
+    return functions, steps * batch_size
+
+
+def engine_rates(name, batch_size=BATCH_SIZE, num_examples=TRAIN_EXAMPLES, model_kwargs=None):
+    """{"raw": .., "loop": .., "fit": ..} images/s of one model on this backend ("loop" and
+    "fit": TensorFlow only, else None), timed in the order raw, loop, fit."""
+    functions, raw_images = epoch_functions(name, batch_size, num_examples, model_kwargs)
+    out = {"raw": raw_images / _timed(functions["raw"]), "loop": None, "fit": None}
+    for engine in ("loop", "fit"):
+        if engine in functions:  # engine "loop" under JAX is one fit per epoch: the device rows
+            out[engine] = num_examples / _timed(functions[engine])
     return out
 
 
