@@ -51,7 +51,8 @@ def use_tf_fit(config):
         raise ValueError(f"engine 'fit' trains through tf.data and needs the TensorFlow backend; "
                          f"the backend is {backend!r} (use engine 'loop' or 'auto')")
     return backend == "tensorflow" and (
-        config.engine == "fit" or (config.engine == "auto" and AUTO_PREFERS_FIT))
+        config.engine == "fit" or (config.engine == "auto" and (
+            AUTO_PREFERS_FIT or config.distribute != "none")))
 
 
 def num_steps(num_examples, batch_size, drop_remainder=False):

@@ -1,0 +1,250 @@
+"""Data-parallel and multi-host training on the backends' own engines (`--distribute`).
+
+`TrainConfig.distribute = "data_parallel"` trains one model on several devices: every device
+holds a copy of the weights, each optimizer step splits the *global* batch (`batch_size`, the
+paper's, unchanged) across them and averages the gradients.
+
+- JAX: `keras.distribution.DataParallel` over the local devices (all, or the first `devices`);
+  Keras shards every batch that `fit` draws along its first axis. Across hosts,
+  `keras.distribution.initialize` (which calls `jax.distributed.initialize`) starts first, with
+  the coordinator address, process count and process id from `--coordinator`,
+  `--num-processes`, `--process-id` or Keras's environment variables
+  `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES`,
+  `KERAS_DISTRIBUTION_PROCESS_ID`; each process then feeds its slice of the global batch.
+- TensorFlow: `tf.distribute.MirroredStrategy` on one host, `MultiWorkerMirroredStrategy` when
+  `TF_CONFIG` is set; the model and optimizer are built under `strategy.scope()` and each epoch
+  runs through `model.fit` over the `tf.data` pipeline, which the strategy distributes
+  (`experimental_distribute_dataset`) and steps (`strategy.run`).
+
+Only process 0 (the chief) writes the run folder (`Plan.is_chief`). `scale_lr` multiplies the
+learning rate by global batch / preset batch (the linear scaling rule, Goyal et al. 2017) for
+users who raise the global batch; it is off by default. docs/scaling.md has the commands.
+"""
+
+import contextlib
+import dataclasses
+import os
+
+ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+       "KERAS_DISTRIBUTION_PROCESS_ID")
+
+
+@dataclasses.dataclass
+class Plan:
+    """How a run is spread: the strategy, its replica and process counts, and the engine object
+    (a `keras.distribution.DataParallel` or a `tf.distribute.Strategy`; None for "none")."""
+
+    strategy: str = "none"
+    replicas: int = 1
+    processes: int = 1
+    process_id: int = 0
+    devices: tuple = ()
+    engine: object = None
+
+    @property
+    def is_chief(self):
+        """True in the process that writes the run folder (process 0)."""
+        return self.process_id == 0
+
+    def record(self):
+        """metrics.json's `distribution` object."""
+        return {"strategy": self.strategy, "replicas": self.replicas,
+                "processes": self.processes, "devices": sorted(set(self.devices))}
+
+
+def check_batch(batch_size, replicas, processes=1):
+    """Raises ValueError when the global batch does not split evenly across the replicas."""
+    if batch_size % replicas:
+        raise ValueError(f"batch_size {batch_size} does not split across {replicas} replicas: "
+                         f"choose a global batch divisible by {replicas} (or fewer devices "
+                         "with --devices)")
+    if batch_size % processes:
+        raise ValueError(f"batch_size {batch_size} does not split across {processes} processes")
+
+
+def scaled_learning_rate(config):
+    """The learning rate the optimizer gets: `config.learning_rate`, times global batch / preset
+    batch with `config.scale_lr` (the linear scaling rule)."""
+    if not config.scale_lr:
+        return config.learning_rate
+    from fer_keras.presets import get_preset
+
+    preset_batch = get_preset(config.model, config.dataset).values.get("batch_size")
+    if not preset_batch:
+        return config.learning_rate
+    return config.learning_rate * config.batch_size / preset_batch
+
+
+def optimizer_config(config):
+    """`config` with the learning rate `scaled_learning_rate` gives (itself when unscaled)."""
+    lr = scaled_learning_rate(config)
+    return config if lr == config.learning_rate else dataclasses.replace(config, learning_rate=lr)
+
+
+_PLAN = {}
+
+
+def plan(config):
+    """The Plan for `config` on this backend, made once per process and strategy.
+
+    Raises:
+        ValueError: an uneven batch, too few devices, or the device engine with data_parallel.
+    """
+    import keras
+
+    key = (config.distribute, config.devices, keras.backend.backend())
+    if key not in _PLAN:
+        if config.distribute == "none":
+            _PLAN[key] = Plan(devices=tuple(_device_kinds()))
+        elif keras.backend.backend() == "jax":
+            _PLAN[key] = _jax_plan(config)
+        elif keras.backend.backend() == "tensorflow":
+            _PLAN[key] = _tf_plan(config)
+        else:
+            raise ValueError(f"distribute 'data_parallel' needs the JAX or TensorFlow backend; "
+                             f"the backend is {keras.backend.backend()!r}")
+    result = _PLAN[key]
+    check_batch(config.batch_size, result.replicas, result.processes)
+    return result
+
+
+def _device_kinds():
+    import keras
+
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            return [d.device_kind for d in jax.local_devices()][:1]
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return [d.device_type for d in tf.config.list_logical_devices()][-1:]
+    except Exception:  # noqa: BLE001 - informative only
+        pass
+    return []
+
+
+def _multi_host_args(config):
+    """(job addresses, process count, process id) from the options, else Keras's env vars."""
+    address = config.coordinator or os.environ.get(ENV[0])
+    count = config.num_processes or os.environ.get(ENV[1])
+    pid = config.process_id if config.process_id is not None else os.environ.get(ENV[2])
+    return address, None if count is None else int(count), None if pid is None else int(pid)
+
+
+def _jax_plan(config):
+    import jax
+    import keras
+
+    if config.engine == "device":
+        raise ValueError("engine 'device' does not shard its data yet: use --engine loop with "
+                         "--distribute data_parallel")
+    address, count, pid = _multi_host_args(config)
+    if address and (count or 1) > 1:
+        if count is None or pid is None:
+            raise ValueError(f"multi-host training with coordinator {address!r} needs the "
+                             f"process count and this process's id (--num-processes, "
+                             f"--process-id or {ENV[1]}, {ENV[2]})")
+        _init_jax_multi_host(address, count, pid)
+    local = jax.local_devices()
+    if config.devices:
+        if config.devices > len(local):
+            raise ValueError(f"devices {config.devices} asked for, but this process sees "
+                             f"{len(local)}: {[str(d) for d in local]}")
+        if jax.process_count() > 1:
+            raise ValueError("--devices selects local devices on one host; across hosts every "
+                             "device of every process is used")
+        chosen = local[:config.devices]
+    else:
+        chosen = jax.devices()  # every process's devices
+    engine = keras.distribution.DataParallel(devices=list(chosen))
+    return Plan("data_parallel", len(chosen), jax.process_count(), jax.process_index(),
+                tuple(d.device_kind for d in chosen), engine)
+
+
+def _init_jax_multi_host(address, count, pid):
+    """`keras.distribution.initialize`, with gloo collectives when the devices are CPUs."""
+    import jax
+    import keras
+
+    if jax.distributed.is_initialized():
+        return
+    try:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    except Exception:  # noqa: BLE001 - older or newer JAX without this option
+        pass
+    keras.distribution.initialize(address, count, pid)
+
+
+def _tf_plan(config):
+    import tensorflow as tf
+
+    if config.engine == "loop":
+        raise ValueError("engine 'loop' (train_on_batch) does not split batches across a "
+                         "tf.distribute strategy: use --engine fit or auto with --distribute "
+                         "data_parallel")
+    if "TF_CONFIG" in os.environ:
+        engine = tf.distribute.MultiWorkerMirroredStrategy()
+        resolver = engine.cluster_resolver
+        pid = resolver.task_id if resolver.task_type in ("chief", "worker") else 0
+        processes = engine.extended._num_workers  # noqa: SLF001 - no public count
+        devices = [d.device_type for d in tf.config.list_logical_devices()][-1:]
+    else:
+        logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        if config.devices:
+            if config.devices > len(logical):
+                raise ValueError(f"devices {config.devices} asked for, but TensorFlow sees "
+                                 f"{len(logical)}: {[d.name for d in logical]}")
+            logical = logical[:config.devices]
+        engine = tf.distribute.MirroredStrategy([d.name for d in logical])
+        pid, processes, devices = 0, 1, [d.device_type for d in logical]
+    return Plan("data_parallel", engine.num_replicas_in_sync, processes, pid, tuple(devices),
+                engine)
+
+
+@contextlib.contextmanager
+def scope(plan_):
+    """Builds and trains under the plan: the Keras distribution (JAX) or the strategy scope
+    (TensorFlow); nothing for "none"."""
+    if plan_.engine is None:
+        yield
+        return
+    with plan_.engine.scope():  # DataParallel.scope() sets the distribution; TF the strategy
+        yield
+
+
+def local_batch(plan_, array):
+    """This process's slice of a global batch (the whole batch with one process)."""
+    if plan_.processes == 1 or plan_.engine is None:
+        return array
+    size = len(array) // plan_.processes
+    return array[plan_.process_id * size:(plan_.process_id + 1) * size]
+
+
+def note_resume(state, plan_):
+    """Records the plan in the checkpoint state; a resume with another replica count gets a note
+    (metrics.json's `distribution.notes`). The global batch is unchanged, so the optimizer
+    steps are the same; only the reduction order of the gradients differs."""
+    before = state.get("distribution")
+    now = plan_.record()
+    if before and before.get("replicas") != now["replicas"]:
+        state.setdefault("distribution_notes", []).append(
+            f"resumed after epoch {state['epochs_done']} on {now['replicas']} replicas; the "
+            f"earlier epochs ran on {before['replicas']} (same global batch)")
+    state["distribution"] = now
+
+
+def metrics_entry(state, plan_):
+    """metrics.json's `distribution` object, with the resume notes where there are any."""
+    entry = plan_.record()
+    if state.get("distribution_notes"):
+        entry["notes"] = list(state["distribution_notes"])
+    return {"distribution": entry}
+
+
+def enter(plan_):
+    """Enters `scope(plan_)`; returns the ExitStack whose `close()` leaves it."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(scope(plan_))
+    return stack
