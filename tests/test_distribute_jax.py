@@ -18,7 +18,7 @@ keras = pytest.importorskip("keras")
 if keras.backend.backend() != "jax":
     pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
 
-# float32 weights after 2 epochs x 4 steps of a tiny I-MobileNetV2; measured difference ~1e-6.
+# float32 weights after 2 epochs of a tiny WRN; the tolerance is not yet measured (see report).
 ATOL = 1e-4
 
 SCRIPT = textwrap.dedent("""
@@ -29,9 +29,9 @@ SCRIPT = textwrap.dedent("""
 
     out, distribute, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
     config = resolve_config(
-        "synthetic", "i_mobilenetv2", output=out, epochs=2, batch_size=batch, augment="none",
-        distribute=distribute, engine="loop", dataset_options=dict(num_examples=140, image_size=32),
-        model_kwargs=dict(alpha=0.35, scale_top_stage=True))
+        "synthetic", "wrn", output=out, epochs=2, batch_size=batch, augment="none",
+        distribute=distribute, engine="loop", dataset_options=dict(num_examples=64, image_size=32),
+        model_kwargs=dict(widths=(8, 8, 8), depths=(1, 1, 1), stem_filters=8))
     train(config, verbose=0)
     import jax
     print(json.dumps({"devices": jax.device_count()}))
@@ -48,6 +48,7 @@ def _run(tmp_path, name, distribute, batch=16, devices=2):
 
 
 def _weights(fold):
+    import fer_keras.models  # noqa: F401 - registers the custom layers model.keras names
     model = keras.saving.load_model(fold / "model.keras")
     return [np.asarray(w) for w in model.get_weights()]
 
