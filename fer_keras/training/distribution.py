@@ -214,6 +214,30 @@ def scope(plan_):
         yield
 
 
+def synchronize_batch_norm(model, plan_):
+    """Under a TensorFlow strategy with several replicas, makes every BatchNormalization layer
+    of `model` compute its batch statistics over the global batch (`synchronized=True`).
+
+    Both papers trained on one device, so their batch statistics are the whole batch's; with
+    per-replica statistics (Keras's default under `tf.distribute`) each replica would normalise
+    by its own half of the batch and the run would differ from the one-device run. Under JAX
+    the `DataParallel` step is one program over the sharded batch, whose statistics are already
+    global. The artifacts are saved unsynchronized (`artifacts.inference_copy`): the setting is
+    TensorFlow-only and would stop model.keras loading under JAX. Returns the number of layers
+    changed.
+    """
+    import keras
+
+    if plan_.replicas <= 1 or keras.backend.backend() != "tensorflow" or plan_.engine is None:
+        return 0
+    changed = 0
+    for layer in model._flatten_layers(include_self=False):  # noqa: SLF001 - every nested layer
+        if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized:
+            layer.synchronized = True
+            changed += 1
+    return changed
+
+
 def local_batch(plan_, array):
     """This process's slice of a global batch (the whole batch with one process)."""
     if plan_.processes == 1 or plan_.engine is None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.training import (
-    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock, tf_fit,
+    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules, run_lock,
+    tf_fit,
 )
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.divergence import raise_diverged
@@ -73,7 +74,9 @@ def train(config, verbose=1):
         resume_rules.check_run_config(run_dir, config, busy)
         artifacts.write_json(run_dir / "config.json", config.to_dict())
 
-    with run_lock.RunFolder(run_dir, config.folds, start) as claim:
+    plan = distribution.plan(config)  # an uneven global batch stops here, before any write
+    with artifacts.only_reading(not plan.is_chief), distribution.scope(plan), \
+            run_lock.RunFolder(run_dir, config.folds, start) as claim:
         return _train_locked(config, run_dir, verbose, claim)
 
 
@@ -223,7 +226,7 @@ def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, v
     if saved is not None:
         checkpoint.restore(trainer, saved)
         resume_rules.apply_learning_rate(trainer.optimizer, saved["changes"],
-                                         config.learning_rate)
+                                         distribution.scaled_learning_rate(config))
         state, best_weights = saved["state"], saved["best"] or None
         _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                       f"(best so far: epoch {state['best_epoch'] + 1})")
@@ -236,6 +239,7 @@ def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, v
             ds.fingerprint())
         checkpoint.save_checkpoint(fold_dir / checkpoint.FILENAME, trainer, state, best_weights)
         _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
+    distribution.note_resume(state, distribution.plan(config))
     if state["epochs_done"] < config.epochs:
         resume_rules.start_training(fold_dir, state, config,
                                     [] if saved is None else saved["changes"])
@@ -326,10 +330,13 @@ def _fit_epoch(trainer, config, ds, split, epoch, weights, steps, drop_remainder
     """One epoch through `trainer.fit`; returns (mean loss, mean accuracy) over its examples."""
     import keras
 
-    def batches():
+    plan = distribution.plan(config)
+
+    def batches():  # each process feeds its slice of the global batch (one process: all of it)
         for x, y in _batches(config, ds, split.train, epoch, drop_remainder):
             y = np.asarray(y)
-            yield (x, y) if weights is None else (x, y, weights[y].astype(np.float32))
+            batch = (x, y) if weights is None else (x, y, weights[y].astype(np.float32))
+            yield tuple(distribution.local_batch(plan, part) for part in batch)
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

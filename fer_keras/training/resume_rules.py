@@ -26,9 +26,11 @@ from pathlib import Path
 
 from fer_keras.training.config import TrainConfig
 
-# `preset` only names where the values came from; the values themselves are compared.
+# `preset` only names where the values came from; the values themselves are compared. How a run
+# is spread over devices and hosts may change on resume (metrics.json's `distribution.notes`).
 BOOKKEEPING = ("output", "folds", "time_limit", "engine", "models_together", "recover_from",
-               "extend", "preset", "overridden")
+               "extend", "preset", "overridden", "distribute", "devices", "coordinator",
+               "num_processes", "process_id")
 DIVERGED_NAME = "diverged.json"
 SUMMARY_NAMES = ("summary.json", "summary.md")
 
