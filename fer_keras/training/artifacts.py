@@ -70,6 +70,12 @@ def atomic_path(path):
             tmp.unlink()
 
 
+def remove(path):
+    """Removes the file `path` if it exists (nothing in a non-writing process, `only_reading`)."""
+    if writes():
+        Path(path).unlink(missing_ok=True)
+
+
 def _replace_dir(tmp, path):
     old = None
     if path.exists():

@@ -25,6 +25,9 @@ import contextlib
 import dataclasses
 import os
 
+# A process that stops answering for this long stops every other process of the run (JAX's
+# coordination service; its default, 100 s, leaves a dead peer unnoticed for long).
+HEARTBEAT_SECONDS = int(os.environ.get("FER_KERAS_HEARTBEAT_SECONDS", "30"))
 ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
        "KERAS_DISTRIBUTION_PROCESS_ID")
 
@@ -158,23 +161,31 @@ def _jax_plan(config):
         chosen = local[:config.devices]
     else:
         chosen = jax.devices()  # every process's devices
-    engine = keras.distribution.DataParallel(devices=list(chosen))
+    # every process feeds its own slice of the global batch (`local_batch`): no tf.data sharding
+    engine = keras.distribution.DataParallel(devices=list(chosen), auto_shard_dataset=False)
     return Plan("data_parallel", len(chosen), jax.process_count(), jax.process_index(),
                 tuple(d.device_kind for d in chosen), engine)
 
 
 def _init_jax_multi_host(address, count, pid):
-    """`keras.distribution.initialize`, with gloo collectives when the devices are CPUs."""
+    """`jax.distributed.initialize` (what `keras.distribution.initialize` calls, with a shorter
+    heartbeat so that a lost process stops the others within `HEARTBEAT_SECONDS`), with gloo
+    collectives when the devices are CPUs. `address` may list every job's address
+    ("HOST:PORT,HOST:PORT"): the first is the coordinator, as in Keras."""
     import jax
-    import keras
 
     if jax.distributed.is_initialized():
         return
+    addresses = address.split(",")
+    if len(addresses) > 1 and len(addresses) != count:
+        raise ValueError(f"coordinator {address!r} lists {len(addresses)} job addresses, but "
+                         f"num_processes is {count}")
     try:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    except Exception:  # noqa: BLE001 - older or newer JAX without this option
+    except Exception:  # noqa: BLE001 - a JAX without this option (or with gloo by default)
         pass
-    keras.distribution.initialize(address, count, pid)
+    jax.distributed.initialize(coordinator_address=addresses[0], num_processes=count,
+                               process_id=pid, heartbeat_timeout_seconds=HEARTBEAT_SECONDS)
 
 
 def _tf_plan(config):
@@ -186,9 +197,7 @@ def _tf_plan(config):
                          "data_parallel")
     if "TF_CONFIG" in os.environ:
         engine = tf.distribute.MultiWorkerMirroredStrategy()
-        resolver = engine.cluster_resolver
-        pid = resolver.task_id if resolver.task_type in ("chief", "worker") else 0
-        processes = engine.extended._num_workers  # noqa: SLF001 - no public count
+        pid, processes = _tf_process(engine.cluster_resolver)
         devices = [d.device_type for d in tf.config.list_logical_devices()][-1:]
     else:
         logical = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -201,6 +210,16 @@ def _tf_plan(config):
         pid, processes, devices = 0, 1, [d.device_type for d in logical]
     return Plan("data_parallel", engine.num_replicas_in_sync, processes, pid, tuple(devices),
                 engine)
+
+
+def _tf_process(resolver):
+    """(process id, process count) of a TF_CONFIG cluster: the "chief" task is process 0 when
+    there is one (the workers follow it), else worker 0 is (TensorFlow's own rule)."""
+    spec = resolver.cluster_spec().as_dict()
+    chiefs, workers = len(spec.get("chief", ())), len(spec.get("worker", ()))
+    if resolver.task_type == "chief":
+        return 0, chiefs + workers
+    return chiefs + int(resolver.task_id), chiefs + workers
 
 
 @contextlib.contextmanager
@@ -244,6 +263,26 @@ def local_batch(plan_, array):
         return array
     size = len(array) // plan_.processes
     return array[plan_.process_id * size:(plan_.process_id + 1) * size]
+
+
+class PeerLost(RuntimeError):
+    """Another process of a multi-process run stopped; this one cannot go on alone."""
+
+
+def peer_lost(err, plan_, run_dir):
+    """The `PeerLost` error for `err` when it is a failed collective or coordination call of a
+    multi-process run (a peer died or was killed), else None."""
+    if plan_.processes <= 1:
+        return None
+    kind = type(err).__name__
+    if kind not in ("JaxRuntimeError", "XlaRuntimeError", "UnavailableError",
+                    "CancelledError", "InternalError", "AbortedError"):
+        return None
+    first = str(err).strip().splitlines()[0] if str(err).strip() else kind
+    return PeerLost(
+        f"process {plan_.process_id} of {plan_.processes}: another process of this distributed "
+        f"run stopped ({kind}: {first[:200]}). The chief's last checkpoint in {run_dir} is "
+        "kept: start every process again with the same command to resume")
 
 
 def note_resume(state, plan_):

@@ -62,7 +62,8 @@ def train(config, verbose=1):
     Raises:
         ValueError: a bad configuration or fold number; DataError: missing or bad data;
         TrainingDiverged: NaN loss; RunFolderBusy (a ValueError): another process trains a
-        fold of the run folder.
+        fold of the run folder; distribution.PeerLost: another process of a multi-process run
+        stopped.
     """
     config = TrainConfig.from_dict(config.to_dict()).validate()
     if config.extend and not config.output:
@@ -75,9 +76,15 @@ def train(config, verbose=1):
         artifacts.write_json(run_dir / "config.json", config.to_dict())
 
     plan = distribution.plan(config)  # an uneven global batch stops here, before any write
-    with artifacts.only_reading(not plan.is_chief), distribution.scope(plan), \
-            run_lock.RunFolder(run_dir, config.folds, start) as claim:
-        return _train_locked(config, run_dir, verbose, claim)
+    try:
+        with artifacts.only_reading(not plan.is_chief), distribution.scope(plan), \
+                run_lock.RunFolder(run_dir, config.folds, start) as claim:
+            return _train_locked(config, run_dir, verbose, claim)
+    except Exception as err:
+        lost = distribution.peer_lost(err, plan, run_dir)
+        if lost is None:
+            raise
+        raise lost from err
 
 
 def _train_locked(config, run_dir, verbose, claim):
@@ -167,7 +174,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     from fer_keras.training.device import resolve_auto
 
     fold_dir = Path(fold_dir)
-    fold_dir.mkdir(parents=True, exist_ok=True)
+    if artifacts.writes():  # not in a distributed run's other processes
+        fold_dir.mkdir(parents=True, exist_ok=True)
     ds = split_dataset(split, ds)
     ckpt_path = fold_dir / checkpoint.FILENAME
     saved, finished = checkpoint.open_fold(config, fold_dir)
