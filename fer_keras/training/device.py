@@ -42,15 +42,17 @@ def resolve_auto(config):
 
 def resolve_engine(config):
     """The engine a run uses: "device" (the JAX engine) for "auto" on JAX with a GPU and one
-    device (`distribute` "none"), "loop" for "auto" elsewhere; ValueError for "device" on
-    another backend."""
+    process (the device engine splits batches over one host's devices), "loop" for "auto"
+    elsewhere; ValueError for "device" on another backend."""
     backend = keras.backend.backend()
     if config.engine == "device" and backend != "jax":
         raise ValueError(f"engine 'device' needs the JAX backend (KERAS_BACKEND=jax); the "
                          f"backend is {backend!r}")
     if config.engine == "auto":
-        alone = getattr(config, "distribute", "none") == "none"
-        return "device" if backend == "jax" and alone and has_gpu() else "loop"
+        from fer_keras.training.distribution import multi_process
+
+        one_host = config.distribute == "none" or not multi_process(config)
+        return "device" if backend == "jax" and one_host and has_gpu() else "loop"
     return config.engine
 
 

@@ -140,10 +140,10 @@ def _jax_plan(config):
     import jax
     import keras
 
-    if config.engine == "device":
-        raise ValueError("engine 'device' does not shard its data yet: use --engine loop with "
-                         "--distribute data_parallel")
     address, count, pid = _multi_host_args(config)
+    if config.engine == "device" and (count or 1) > 1:
+        raise ValueError("engine 'device' splits its batches over one host's devices; across "
+                         f"{count} processes use --engine loop (or auto)")
     if address and (count or 1) > 1:
         if count is None or pid is None:
             raise ValueError(f"multi-host training with coordinator {address!r} needs the "
@@ -231,6 +231,30 @@ def scope(plan_):
         return
     with plan_.engine.scope():  # DataParallel.scope() sets the distribution; TF the strategy
         yield
+
+
+def multi_process(config):
+    """True when `config` (or Keras's environment variables) asks for more than one process."""
+    return (_multi_host_args(config)[1] or 1) > 1
+
+
+def device_mesh(plan_):
+    """The device engine's `jax.sharding.Mesh` (axis "batch") over the plan's devices, or None
+    with one replica."""
+    if plan_.replicas <= 1 or plan_.engine is None:
+        return None
+    return plan_.engine.device_mesh.backend_mesh
+
+
+def replicated(tree, mesh):
+    """`tree`'s arrays put on every device of `mesh` (on the default device without one)."""
+    import jax
+
+    if mesh is None:
+        return jax.device_put(tree)
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
 
 
 def synchronize_batch_norm(model, plan_):
