@@ -71,11 +71,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
+# Long enough that the survivor's failed collective, not the coordination service's heartbeat
+# check (which aborts the process), is what stops it on a loaded machine.
+HEARTBEAT = "20"
+
+
 def _start(tmp_path, run, pid, port, epochs):
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = dict(os.environ, KERAS_BACKEND="jax", FER_KERAS_HEARTBEAT_SECONDS="5",
+    env = dict(os.environ, KERAS_BACKEND="jax", FER_KERAS_HEARTBEAT_SECONDS=HEARTBEAT,
                PYTHONPATH=os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
     env.pop("XLA_FLAGS", None)  # one CPU device per process: 2 replicas over 2 processes
     if pid:
