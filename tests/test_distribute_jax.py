@@ -13,8 +13,9 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
+
+from helpers import max_weight_difference
 
 keras = pytest.importorskip("keras")
 if keras.backend.backend() != "jax":
@@ -60,17 +61,6 @@ def _run(tmp_path, name, devices=2, check=True, **options):
     return proc, out / "fold_0"
 
 
-def _weights(fold):
-    import fer_keras.models  # noqa: F401 - registers the custom layers model.keras names
-
-    model = keras.saving.load_model(fold / "model.keras")
-    return [np.asarray(w) for w in model.get_weights()]
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(x - y))) for x, y in zip(_weights(a), _weights(b)))
-
-
 def _metrics(fold):
     return json.loads((fold / "metrics.json").read_text())
 
@@ -81,9 +71,9 @@ def test_data_parallel_matches_one_device(tmp_path):
     assert _metrics(two)["distribution"] == {"strategy": "data_parallel", "replicas": 2,
                                               "processes": 1, "devices": ["cpu"]}
     assert _metrics(one)["distribution"]["replicas"] == 1
-    assert _max_diff(one, two) < ATOL
+    assert max_weight_difference(one, two) < ATOL
     _, half = _run(tmp_path, "half", distribute="none", batch_size=8)  # the control
-    assert _max_diff(one, half) > 100 * ATOL
+    assert max_weight_difference(one, half) > 100 * ATOL
 
 
 def test_resume_on_another_device_count_is_noted(tmp_path):
@@ -97,7 +87,7 @@ def test_resume_on_another_device_count_is_noted(tmp_path):
     assert any("on 2 replicas" in note and "ran on 1" in note
                for note in metrics["distribution"]["notes"])
     _, straight = _run(tmp_path, "straight", distribute="data_parallel")
-    assert _max_diff(fold, straight) < ATOL
+    assert max_weight_difference(fold, straight) < ATOL
 
 
 def test_uneven_global_batch_names_both_numbers(tmp_path):
@@ -119,5 +109,5 @@ def test_device_engine_splits_batches_over_two_devices(tmp_path, together):
     assert '"batch_shards": 1' in proc_one.stdout and '"batch_shards": 2' in proc_two.stdout
     assert _metrics(two)["distribution"]["replicas"] == 2
     for fold in ("fold_0", "fold_1"):
-        assert _max_diff(one.parent / fold, two.parent / fold) < (
+        assert max_weight_difference(one.parent / fold, two.parent / fold) < (
             ATOL if together == 1 else ATOL_TOGETHER)

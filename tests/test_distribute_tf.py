@@ -14,8 +14,9 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
+
+from helpers import max_weight_difference
 
 keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
@@ -54,17 +55,6 @@ def _run(tmp_path, name, distribute, batch=16, sync="on"):
     return out / "fold_0"
 
 
-def _weights(fold):
-    import fer_keras.models  # noqa: F401 - registers the custom layers model.keras names
-
-    model = keras.saving.load_model(fold / "model.keras")
-    return [np.asarray(w) for w in model.get_weights()]
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(x - y))) for x, y in zip(_weights(a), _weights(b)))
-
-
 def test_mirrored_strategy_matches_one_device(tmp_path):
     one = _run(tmp_path, "one", "none")
     two = _run(tmp_path, "two", "data_parallel")
@@ -72,7 +62,7 @@ def test_mirrored_strategy_matches_one_device(tmp_path):
     assert metrics["distribution"]["strategy"] == "data_parallel"
     assert metrics["distribution"]["replicas"] == 2
     assert json.loads((one / "metrics.json").read_text())["distribution"]["replicas"] == 1
-    assert _max_diff(one, two) < ATOL
+    assert max_weight_difference(one, two) < ATOL
     # the control: without synchronised statistics the same comparison fails by far
     unsynced = _run(tmp_path, "unsynced", "data_parallel", sync="off")
-    assert _max_diff(one, unsynced) > 10 * ATOL
+    assert max_weight_difference(one, unsynced) > 10 * ATOL
