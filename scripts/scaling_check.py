@@ -6,9 +6,11 @@ Trains the synthetic demo once per row, each in its own process (the device coun
 before JAX or TensorFlow starts): JAX with `--distribute none` and `data_parallel` over N virtual
 CPU devices (`XLA_FLAGS=--xla_force_host_platform_device_count=N`), TensorFlow engine "fit" with
 `none` and `MirroredStrategy` over N logical CPU devices. Prints a Markdown table: training
-images/s (the median epoch after the first, which compiles; validation included), the last
-epoch's loss, and the largest weight difference from the same backend's one-device run. On a CPU
-the virtual devices share the same cores, so this checks correctness, not speed-up.
+images/s (the median epoch after the first, which compiles; validation included) and the last
+epoch's loss. On a CPU the virtual devices share the same cores, so this measures the overhead
+of splitting, not a speed-up; equality with one device is what the tests check
+(tests/test_distribute_*.py), with dropout off and equal step counts, which this demo run
+(dropout on, a dropped last batch when split) does not have.
 """
 
 import argparse
@@ -29,11 +31,6 @@ from fer_keras.training.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 JAX = "import sys; from fer_keras.training.cli import main; sys.exit(main(sys.argv[1:]))"
-WEIGHTS = """
-import sys, json, numpy as np, keras, fer_keras.models
-a, b = (keras.saving.load_model(p).get_weights() for p in sys.argv[1:3])
-print(json.dumps(max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))))
-"""
 
 
 def _train(backend, distribute, devices, args, out):
@@ -64,13 +61,6 @@ def _train(backend, distribute, devices, args, out):
             "loss": float(rows[-1][col["loss"]])}
 
 
-def _max_diff(backend, a, b):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-c", WEIGHTS, str(a / "model.keras"),
-                           str(b / "model.keras")], env=env, capture_output=True, text=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2)
@@ -82,17 +72,16 @@ def main():
     from fer_keras.data import load_dataset, make_splits
 
     args.train = len(make_splits(load_dataset("synthetic", None), None)[0].train)
-    print("| backend | strategy | devices | train images/s | last loss | max weight diff vs one "
-          "device |\n|---|---|---:|---:|---:|---:|")
+    print("| backend | strategy | devices | train images/s | last epoch's loss |\n"
+          "|---|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             one = _train(backend, "none", args.devices, args, Path(tmp) / f"{backend}-none")
             two = _train(backend, "data_parallel", args.devices, args, Path(tmp) / f"{backend}-dp")
-            diff = _max_diff(backend, one["fold"], two["fold"])
-            for name, run, d in (("none", one, "-"), ("data_parallel", two, f"{diff:.1e}")):
+            for name, run in (("none", one), ("data_parallel", two)):
                 spread = run["metrics"]["distribution"]
                 print(f"| {backend} | {name} | {spread['replicas']} | {run['rate']:.0f} | "
-                      f"{run['loss']:.4f} | {d} |", flush=True)
+                      f"{run['loss']:.4f} |", flush=True)
 
 
 if __name__ == "__main__":
