@@ -84,6 +84,18 @@ def _restore():
     thread.join(timeout=5)
 
 
+def exit_now(status):
+    """Ends the process at once with `status` (`os._exit`: no atexit handlers, no interpreter
+    shutdown), after flushing stdout and draining the filtered stderr."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    _restore()
+    os._exit(status)
+
+
 def parse_quietly(parser, argv=None):
     """`parser.parse_args(argv)`, then :func:`quiet_native_logs` with its ``--verbose``."""
     args = parser.parse_args(argv)

@@ -76,3 +76,11 @@ def run_model_test(model, tmp_path, num_classes=7, batch=2, seed=0):
     check_save_load(model, x, tmp_path)
     y = np.arange(batch) % num_classes
     check_gradients_reach_every_weight(model, x, y)
+
+
+def max_weight_difference(fold_a, fold_b):
+    """The largest absolute difference between the weights of two run folds' model.keras."""
+    import fer_keras.models  # noqa: F401 - registers the custom layers model.keras names
+
+    a, b = (keras.saving.load_model(f / "model.keras").get_weights() for f in (fold_a, fold_b))
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))

@@ -7,7 +7,7 @@
 import json
 from pathlib import Path
 
-from fer_keras.reproduce.cells import preset_epochs
+from fer_keras.reproduce.cells import hardware_name, preset_epochs
 
 
 DATA_TERMS = {
@@ -75,7 +75,7 @@ def model_card(name, m):
     epochs = f"{m['epochs_trained']} of {configured} epochs"
     if paper not in (None, configured):
         epochs += f" (the paper's budget: {paper})"
-    hardware = m.get("hardware", {}).get("summary", "unknown hardware")
+    hardware = hardware_name(m, "unknown hardware")
     # publish always writes a SavedModel: a training run's "no SavedModel" note is moot
     notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
                     if note != NO_SAVED_MODEL_NOTE)

@@ -53,8 +53,17 @@ def epochs_cell(metrics):
     return text
 
 
-def hardware_name(m):
-    return m.get("hardware", {}).get("summary", "?")
+def hardware_name(m, missing="?"):
+    """What a run trained on (metrics.json's hardware summary), with its data-parallel spread
+    (`distribution`: replicas and processes) when it used more than one device."""
+    name = m.get("hardware", {}).get("summary", missing)
+    spread = m.get("distribution") or {}
+    replicas, processes = spread.get("replicas", 1), spread.get("processes", 1)
+    if replicas > 1 or processes > 1:
+        name += f", data parallel on {replicas} devices"
+        if processes > 1:
+            name += f" in {processes} processes"
+    return name
 
 
 def hardware_cell(metrics):

@@ -3,6 +3,9 @@
 An interrupted run never leaves a half-written file under a final name: each file (and the
 SavedModel folder) is written under a hidden temporary name in the same folder and renamed in
 one step. `metrics.json` is written last, so its presence means the fold is complete.
+
+In distributed training only the chief process writes (`only_reading`): in the others every
+`atomic_path` yields a throwaway path outside the run folder.
 """
 
 import contextlib
@@ -13,15 +16,43 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 
+_WRITER = [True]  # False in a distributed run's non-chief processes (`only_reading`)
+
+
+def writes():
+    """True where this process writes run folders (False in a non-chief distributed process)."""
+    return _WRITER[-1]
+
+
+@contextlib.contextmanager
+def only_reading(reading=True):
+    """Within it (when `reading`), `atomic_path` writes nothing into run folders: a distributed
+    run's non-chief processes compute what the chief writes and read its checkpoints."""
+    _WRITER.append(not reading and _WRITER[-1])
+    try:
+        yield
+    finally:
+        _WRITER.pop()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yields a temporary path beside `path` (same suffix); renames it onto `path` on success."""
+    """Yields a temporary path beside `path` (same suffix); renames it onto `path` on success.
+
+    In a non-writing process (`only_reading`) the path lies in a private temporary folder that
+    is removed afterwards, so nothing reaches `path`.
+    """
     path = Path(path)
+    if not writes():
+        with tempfile.TemporaryDirectory(prefix="fer_keras-reader-") as scratch:
+            yield Path(scratch) / path.name
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
@@ -37,6 +68,12 @@ def atomic_path(path):
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def remove(path):
+    """Removes the file `path` if it exists (nothing in a non-writing process, `only_reading`)."""
+    if writes():
+        Path(path).unlink(missing_ok=True)
 
 
 def _replace_dir(tmp, path):
@@ -80,7 +117,8 @@ def inference_copy(model):
 
     Mixed-precision training leaves `mixed_float16` in every layer's config; artifacts are
     float32 so that they run at full speed on CPUs, convert to TFLite and compare exactly with a
-    float32 evaluation. Models that cannot be cloned are returned as they are.
+    float32 evaluation. BatchNormalization's `synchronized` (a TensorFlow-only training setting,
+    `distribution.synchronize_batch_norm`) is cleared so that the copy loads on every backend. Models that cannot be cloned are returned as they are.
     """
     import keras
 
@@ -88,6 +126,8 @@ def inference_copy(model):
         config = layer.get_config()
         if "dtype" in config:
             config["dtype"] = "float32"
+        if config.get("synchronized"):  # BatchNormalization under tf.distribute: training only
+            config["synchronized"] = False
         return layer.__class__.from_config(config)
 
     policy = keras.config.dtype_policy()

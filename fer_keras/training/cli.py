@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from fer_keras.console import add_verbose_flag, parse_quietly
+from fer_keras.console import add_verbose_flag, exit_now, parse_quietly
 from fer_keras.presets import PRESET_FIELDS
 from fer_keras.training.config import AUTO, TrainConfig, allowed_values
 
@@ -136,7 +136,8 @@ def config_from_args(args):
 
 
 def main(argv=None):
-    """Runs the command line; returns the exit status (0 done, 2 bad input, 3 diverged)."""
+    """Runs the command line; returns the exit status (0 done, 2 bad input, 3 diverged; 4, at
+    once, when another process of a multi-process run stopped)."""
     args = parse_quietly(build_parser(), argv)
     dataset = args.dataset or "synthetic"
     if not args.config and dataset != "synthetic" and not args.data_dir:  # before heavy imports
@@ -153,11 +154,18 @@ def main(argv=None):
             raise DataError("data folder not found", path=config.data_dir)
         from fer_keras.training.loop import TrainingDiverged, train
 
+        from fer_keras.training.distribution import PeerLost
+
         try:
             result = train(config, verbose=0 if args.quiet else 1)
         except TrainingDiverged as err:
             print(f"error: training diverged: {err}", file=sys.stderr)
             return 3
+        except PeerLost as err:
+            print(f"error: {err}", file=sys.stderr)
+            # at once: a normal exit would wait in JAX's shutdown barrier for the lost process
+            # until the heartbeat timeout and then abort
+            exit_now(4)
     except (ValueError, DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

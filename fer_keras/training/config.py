@@ -25,6 +25,8 @@ CHANNELS = (1, 3)
 # the data on the device and compiled multi-step calls; "fit": model.fit over a tf.data pipeline
 # (TensorFlow); "auto": the fastest that applies to the backend and hardware.
 ENGINES = ("auto", "loop", "device", "fit")
+# "none": one device; "data_parallel": training/distribution.py.
+DISTRIBUTE = ("none", "data_parallel")
 
 
 def _datasets():
@@ -137,6 +139,21 @@ class TrainConfig:
     test_each_epoch: bool = _field(False, "also evaluate the test split after every epoch "
                                    "(history.csv and metrics.json's peak_test_accuracy; "
                                    "reporting only, never selection)", bookkeeping=True)
+    distribute: str = _field("none", "none (one device) or data_parallel (one model over the "
+                             "local devices, or every host's; docs/scaling.md); batch_size stays "
+                             "the global batch", choices=DISTRIBUTE, bookkeeping=True)
+    devices: int = _field(0, "data_parallel: use the first N local devices (0: all)",
+                          metavar="N", bookkeeping=True)
+    scale_lr: bool = _field(False, "multiply the learning rate by batch_size / the preset's batch "
+                            "size (linear scaling rule, for a raised global batch)")
+    coordinator: str = _field(None, "multi-host JAX: the coordinator's HOST:PORT (else "
+                              "KERAS_DISTRIBUTION_JOB_ADDRESSES)", metavar="HOST:PORT",
+                              bookkeeping=True)
+    num_processes: int = _field(None, "multi-host JAX: the number of processes (else "
+                                "KERAS_DISTRIBUTION_NUM_PROCESSES)", metavar="N",
+                                bookkeeping=True)
+    process_id: int = _field(None, "multi-host JAX: this process's id, 0 is the chief (else "
+                             "KERAS_DISTRIBUTION_PROCESS_ID)", metavar="I", bookkeeping=True)
     preset: str = _field("", "the preset the values started from", cli=False)
     overridden: tuple = _field((), "the fields set by the user rather than the preset",
                                cli=False, bookkeeping=True)
@@ -181,6 +198,19 @@ class TrainConfig:
         if not isinstance(self.models_together, int) or self.models_together < 0:
             raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
                              f"{self.models_together!r}")
+        if not isinstance(self.devices, int) or self.devices < 0:
+            raise ValueError(f"devices must be an integer >= 0 (0: all), got {self.devices!r}")
+        if self.num_processes is not None and (
+                not isinstance(self.num_processes, int) or self.num_processes < 1):
+            raise ValueError(f"num_processes must be a positive integer, got "
+                             f"{self.num_processes!r}")
+        if self.process_id is not None and not (
+                isinstance(self.process_id, int) and 0 <= self.process_id < (
+                    self.num_processes or self.process_id + 1)):
+            raise ValueError(f"process_id must lie in [0, num_processes), got "
+                             f"{self.process_id!r} with num_processes {self.num_processes!r}")
+        if not isinstance(self.scale_lr, bool):
+            raise ValueError(f"scale_lr must be True or False, got {self.scale_lr!r}")
         if not isinstance(self.extend, bool):
             raise ValueError(f"extend must be True or False, got {self.extend!r}")
         if not isinstance(self.test_each_epoch, bool):

@@ -41,14 +41,18 @@ def resolve_auto(config):
 
 
 def resolve_engine(config):
-    """The engine a run uses: "device" (the JAX engine) for "auto" on JAX with a GPU, "loop"
-    for "auto" elsewhere; ValueError for "device" on another backend."""
+    """The engine a run uses: "device" (the JAX engine) for "auto" on JAX with a GPU and one
+    process (the device engine splits batches over one host's devices), "loop" for "auto"
+    elsewhere; ValueError for "device" on another backend."""
     backend = keras.backend.backend()
     if config.engine == "device" and backend != "jax":
         raise ValueError(f"engine 'device' needs the JAX backend (KERAS_BACKEND=jax); the "
                          f"backend is {backend!r}")
     if config.engine == "auto":
-        return "device" if backend == "jax" and has_gpu() else "loop"
+        from fer_keras.training.distribution import multi_process
+
+        one_host = config.distribute == "none" or not multi_process(config)
+        return "device" if backend == "jax" and one_host and has_gpu() else "loop"
     return config.engine
 
 

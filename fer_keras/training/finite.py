@@ -12,12 +12,12 @@ allows the same command with another `--learning-rate` to continue from the last
 (`fer_keras.training.resume_rules`), and the change is recorded in metrics.json.
 """
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from fer_keras.training.artifacts import write_json
 from fer_keras.training.resume_rules import DIVERGED_NAME
 
 # Row entries that are NaN by definition when their split is absent (no validation split).
@@ -98,9 +98,8 @@ def diverged(what, epoch, ckpt_path, lr):
                 f"continue from it at a lower rate, run the same command with --learning-rate "
                 f"{lr / 10:.3g} (now {lr:.3g}; a learning-rate change is allowed on resume after "
                 "a divergence and recorded in metrics.json)")
-        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-        (ckpt_path.parent / DIVERGED_NAME).write_text(json.dumps(
-            {"epoch": epoch + 1, "learning_rate": lr, "reason": what}) + "\n")
+        write_json(ckpt_path.parent / DIVERGED_NAME,
+                   {"epoch": epoch + 1, "learning_rate": lr, "reason": what})
     else:
         kept = (f"no epoch finished, so there is no checkpoint; lower the learning rate (now "
                 f"{lr:.3g}, e.g. --learning-rate {lr / 10:.3g})")

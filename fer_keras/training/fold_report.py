@@ -8,7 +8,7 @@ the loop's epoch figures and the final scores use. The training engines (`loop`,
 
 import numpy as np
 
-from fer_keras.training import artifacts, epoch_eval, recover, resume_rules
+from fer_keras.training import artifacts, distribution, epoch_eval, recover, resume_rules
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history,
 )
@@ -83,7 +83,8 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
                "validation": val, **epoch_eval.test_figures(state["history"]),
-               **resume_rules.metrics_entries(state)}
+               **resume_rules.metrics_entries(state),
+               **distribution.metrics_entry(state, distribution.plan(config))}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
     recovered = recover.recovery_note(state)

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.training import (
-    artifacts, checkpoint, epoch_eval, finite, recover, resume_rules, run_lock, tf_fit,
+    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules, run_lock,
+    tf_fit,
 )
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.divergence import raise_diverged
@@ -61,7 +62,8 @@ def train(config, verbose=1):
     Raises:
         ValueError: a bad configuration or fold number; DataError: missing or bad data;
         TrainingDiverged: NaN loss; RunFolderBusy (a ValueError): another process trains a
-        fold of the run folder.
+        fold of the run folder; distribution.PeerLost: another process of a multi-process run
+        stopped.
     """
     config = TrainConfig.from_dict(config.to_dict()).validate()
     if config.extend and not config.output:
@@ -73,8 +75,16 @@ def train(config, verbose=1):
         resume_rules.check_run_config(run_dir, config, busy)
         artifacts.write_json(run_dir / "config.json", config.to_dict())
 
-    with run_lock.RunFolder(run_dir, config.folds, start) as claim:
-        return _train_locked(config, run_dir, verbose, claim)
+    plan = distribution.plan(config)  # an uneven global batch stops here, before any write
+    try:
+        with artifacts.only_reading(not plan.is_chief), distribution.scope(plan), \
+                run_lock.RunFolder(run_dir, config.folds, start) as claim:
+            return _train_locked(config, run_dir, verbose, claim)
+    except Exception as err:
+        lost = distribution.peer_lost(err, plan, run_dir)
+        if lost is None:
+            raise
+        raise lost from err
 
 
 def _train_locked(config, run_dir, verbose, claim):
@@ -164,7 +174,8 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
     from fer_keras.training.device import resolve_auto
 
     fold_dir = Path(fold_dir)
-    fold_dir.mkdir(parents=True, exist_ok=True)
+    if artifacts.writes():  # not in a distributed run's other processes
+        fold_dir.mkdir(parents=True, exist_ok=True)
     ds = split_dataset(split, ds)
     ckpt_path = fold_dir / checkpoint.FILENAME
     saved, finished = checkpoint.open_fold(config, fold_dir)
@@ -223,7 +234,7 @@ def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, v
     if saved is not None:
         checkpoint.restore(trainer, saved)
         resume_rules.apply_learning_rate(trainer.optimizer, saved["changes"],
-                                         config.learning_rate)
+                                         distribution.scaled_learning_rate(config))
         state, best_weights = saved["state"], saved["best"] or None
         _log(verbose, f"fold {split.fold}: resuming after epoch {state['epochs_done']} "
                       f"(best so far: epoch {state['best_epoch'] + 1})")
@@ -236,6 +247,7 @@ def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, v
             ds.fingerprint())
         checkpoint.save_checkpoint(fold_dir / checkpoint.FILENAME, trainer, state, best_weights)
         _log(verbose, f"fold {split.fold}: {recover.recovery_note(state)}")
+    distribution.note_resume(state, distribution.plan(config))
     if state["epochs_done"] < config.epochs:
         resume_rules.start_training(fold_dir, state, config,
                                     [] if saved is None else saved["changes"])
@@ -326,10 +338,13 @@ def _fit_epoch(trainer, config, ds, split, epoch, weights, steps, drop_remainder
     """One epoch through `trainer.fit`; returns (mean loss, mean accuracy) over its examples."""
     import keras
 
-    def batches():
+    plan = distribution.plan(config)
+
+    def batches():  # each process feeds its slice of the global batch (one process: all of it)
         for x, y in _batches(config, ds, split.train, epoch, drop_remainder):
             y = np.asarray(y)
-            yield (x, y) if weights is None else (x, y, weights[y].astype(np.float32))
+            batch = (x, y) if weights is None else (x, y, weights[y].astype(np.float32))
+            yield tuple(distribution.local_batch(plan, part) for part in batch)
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -6,7 +6,7 @@ engine trains the same model with the same loss and optimizer.
 
 import numpy as np
 
-from fer_keras.training import tf_fit
+from fer_keras.training import distribution, tf_fit
 from fer_keras.training.weights import find_model_file, transfer_weights
 
 
@@ -57,17 +57,21 @@ def logits_model(model):
 def compiled_trainer(config, ds, split, jit):
     """(model, trainer, drop_remainder, steps per epoch): the fold's model built under its seed
     and its logits model compiled with the configured optimizer (built, so a checkpoint can be
-    restored into it)."""
+    restored into it). With `--distribute` it is built inside the plan's scope (`loop.train`
+    enters it), and `scale_lr` scales the learning rate (`distribution.optimizer_config`)."""
     import keras
 
     from fer_keras.training.optimizers import make_optimizer
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, ds)
+    distribution.synchronize_batch_norm(model, distribution.plan(config))
     trainer = logits_model(model)
-    drop_remainder = bool(jit) and len(split.train) > config.batch_size
+    # one batch shape: for XLA to compile once, and for every replica to get an equal share
+    drop_remainder = ((bool(jit) or distribution.plan(config).replicas > 1)
+                      and len(split.train) > config.batch_size)
     steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
-    trainer.compile(optimizer=make_optimizer(config, steps),
+    trainer.compile(optimizer=make_optimizer(distribution.optimizer_config(config), steps),
                     loss=keras.losses.SparseCategoricalCrossentropy(
                         from_logits=trainer is not model),
                     metrics=["accuracy"], jit_compile=jit)

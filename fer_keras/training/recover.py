@@ -25,7 +25,8 @@ from pathlib import Path
 # same data was read from (a folder or a pack: the data fingerprint is compared instead).
 _BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
                 "engine", "models_together", "test_each_epoch", "extend",
-                "preset", "overridden")
+                "preset", "overridden", "distribute", "devices", "coordinator",
+                "num_processes", "process_id")
 
 
 class RecoveryError(ValueError):

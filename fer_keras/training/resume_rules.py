@@ -24,11 +24,14 @@ the moment a fold resumes training (`start_training`) and written again when it 
 import json
 from pathlib import Path
 
+from fer_keras.training import artifacts
 from fer_keras.training.config import TrainConfig
 
-# `preset` only names where the values came from; the values themselves are compared.
+# `preset` only names where the values came from; the values themselves are compared. How a run
+# is spread over devices and hosts may change on resume (metrics.json's `distribution.notes`).
 BOOKKEEPING = ("output", "folds", "time_limit", "engine", "models_together", "recover_from",
-               "extend", "preset", "overridden")
+               "extend", "preset", "overridden", "distribute", "devices", "coordinator",
+               "num_processes", "process_id")
 DIVERGED_NAME = "diverged.json"
 SUMMARY_NAMES = ("summary.json", "summary.md")
 
@@ -133,7 +136,7 @@ def start_training(fold_dir, state, config, changes):
     fold_dir = Path(fold_dir)
     for path in (fold_dir / "metrics.json", fold_dir / DIVERGED_NAME,
                  *(fold_dir.parent / name for name in SUMMARY_NAMES)):
-        path.unlink(missing_ok=True)
+        artifacts.remove(path)
     state.setdefault("resume_changes", []).extend(changes)
     state["epochs"] = config.epochs
     state["run_key"] = config.run_key()

@@ -19,7 +19,8 @@ While a fold is claimed no other process writes in it, so the temporaries an int
 left there (`.NAME.tmp-PID.EXT`, `.NAME.old-PID`, see `fer_keras.training.artifacts.atomic_path`)
 are stale and are removed; those of the run-level files are removed under the run lock.
 
-On systems without `fcntl` (Windows) no lock is taken.
+On systems without `fcntl` (Windows) no lock is taken. A distributed run's non-chief processes
+(`artifacts.writes()` false) write nothing, so they take no lock and remove nothing.
 """
 
 import contextlib
@@ -27,6 +28,8 @@ import os
 import re
 import shutil
 from pathlib import Path
+
+from fer_keras.training.artifacts import writes
 
 try:
     import fcntl
@@ -125,6 +128,9 @@ class RunFolder:
 
     def __enter__(self):
         check_run_folder(self.run_dir)
+        if not writes():  # a non-chief process of a distributed run: the chief holds the locks
+            self.start({})
+            return self
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             with run_lock(self.run_dir):
@@ -141,6 +147,8 @@ class RunFolder:
         return self
 
     def __call__(self, folds):
+        if not writes():
+            return
         with run_lock(self.run_dir):
             self._claim([k for k in folds if k not in self.fds])
 

@@ -2,11 +2,16 @@
 
 
 def summary_writer(logdir):
-    """A TensorBoard event writer when TensorFlow is installed, else None.
+    """A TensorBoard event writer when TensorFlow is installed (and this process writes the run
+    folder, `artifacts.writes`), else None.
 
     Scalars are written with `tf.summary.write` and the "scalars" plugin tag, which needs only
     TensorFlow (not the `tensorboard` package).
     """
+    from fer_keras.training.artifacts import writes
+
+    if not writes():  # a distributed run's non-chief process
+        return None
     try:
         import tensorflow as tf
     except ImportError:

@@ -51,7 +51,8 @@ def use_tf_fit(config):
         raise ValueError(f"engine 'fit' trains through tf.data and needs the TensorFlow backend; "
                          f"the backend is {backend!r} (use engine 'loop' or 'auto')")
     return backend == "tensorflow" and (
-        config.engine == "fit" or (config.engine == "auto" and AUTO_PREFERS_FIT))
+        config.engine == "fit" or (config.engine == "auto" and (
+            AUTO_PREFERS_FIT or config.distribute != "none")))
 
 
 def num_steps(num_examples, batch_size, drop_remainder=False):
@@ -121,6 +122,13 @@ def fit_epoch(trainer, config, ds, indices, epoch, weights, ckpt_path, lr, bar=N
     Raises:
         TrainingDiverged: a non-finite loss (seen once per call of `steps_per_execution` steps).
     """
+    import tensorflow as tf
+
+    if tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        # Keras 3.15's multi-step loop (tf.while_loop over get_next_as_optional) fails under
+        # MirroredStrategy with "You must feed a value for placeholder tensor 'while/cond/...'"
+        # (TensorFlow 2.21); one step per call works (docs/scaling.md).
+        steps_per_execution = 1
     steps = num_steps(len(indices), config.batch_size, drop_remainder)
     set_steps_per_execution(trainer, max(1, min(steps_per_execution, steps)))
     watch = _watch(bar)

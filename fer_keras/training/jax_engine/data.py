@@ -40,14 +40,16 @@ def batch_inputs(images, idx, channels, layers=(), seeds=None, boxes=None):
 
 class DeviceData:
     """A dataset's uint8 images, int32 labels and int32 face boxes (zeros where it has none),
-    put on the default device once."""
+    put on the default device once (on every device of `mesh`, data parallel)."""
 
-    def __init__(self, ds):
+    def __init__(self, ds, mesh=None):
+        from fer_keras.training.distribution import replicated
+
         self.has_boxes = ds.boxes is not None
         boxes = ds.boxes if self.has_boxes else np.zeros((len(ds.labels), 4))
-        self.images = jax.device_put(np.ascontiguousarray(ds.images))
-        self.labels = jax.device_put(np.asarray(ds.labels, np.int32))
-        self.boxes = jax.device_put(np.asarray(boxes, np.int32))
+        self.images, self.labels, self.boxes = replicated(
+            (np.ascontiguousarray(ds.images), np.asarray(ds.labels, np.int32),
+             np.asarray(boxes, np.int32)), mesh)
 
 
 def steps_per_epoch(num, batch_size, drop_remainder):

@@ -12,7 +12,9 @@ import time
 
 import numpy as np
 
-from fer_keras.training import checkpoint, epoch_eval, finite, recover, resume_rules
+from fer_keras.training import (
+    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules,
+)
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
     Member, Template, initial_variables, member_values, scheduled_learning_rate, stack_states,
@@ -39,7 +41,8 @@ def open_member(config, ds, split, fold_dir, verbose):
     """A Member for the fold, or its metrics dict when the fold is already finished."""
     from fer_keras.data import split_dataset
 
-    fold_dir.mkdir(parents=True, exist_ok=True)
+    if artifacts.writes():  # not in a distributed run's other processes
+        fold_dir.mkdir(parents=True, exist_ok=True)
     saved, finished = checkpoint.open_fold(config, fold_dir)
     if finished is not None:
         _log(verbose, f"fold {split.fold}: already finished ({fold_dir / 'metrics.json'})")
@@ -71,7 +74,8 @@ def _build_template(members, mixed, jit):
     initial, template = {}, None
     for m in members:
         n = len(m.split.train)
-        m.drop_remainder = bool(jit) and n > config.batch_size
+        m.drop_remainder = ((bool(jit) or distribution.plan(config).replicas > 1)
+                            and n > config.batch_size)
         m.steps = device_data.steps_per_epoch(n, config.batch_size, m.drop_remainder)
         weights = class_weights(config, ds.labels[m.split.train], ds.num_classes)
         m.class_weights = (np.ones(ds.num_classes) if weights is None else weights)
@@ -201,8 +205,6 @@ def _finish_epoch(template, values, member, result, figures, time_s, verbose, wr
     """The loop's end of an epoch for one member: finiteness check (`finite.check_epoch`, which
     raises TrainingDiverged before anything is selected or saved), best epoch, checkpoint,
     history, scalars."""
-    from fer_keras.training import artifacts
-
     total, correct, seen, _, lr = result
     state = member.state
     epoch = state["epochs_done"]
@@ -279,7 +281,7 @@ def _write_member(template, host_state, k, member, verbose):
                                        member.fold_dir, member.state, verbose)
 
 
-def _program(template, config, ds, layers, has_boxes, num_models, mixed):
+def _program(template, config, ds, layers, has_boxes, num_models, mixed, mesh=None):
     """The Program of this architecture, optimizer, augmentation and K (shapes are jit's);
     built from `template`, or an identical one compiled before in this process."""
     import json
@@ -289,11 +291,13 @@ def _program(template, config, ds, layers, has_boxes, num_models, mixed):
     key = json.dumps([config.model, config.model_kwargs, list(ds.image_shape), ds.num_classes,
                       config.channels, config.optimizer, config.momentum, config.weight_decay,
                       config.augment, has_boxes, num_models, mixed,
-                      template.trainer is not template.model], sort_keys=True, default=str)
+                      template.trainer is not template.model,
+                      None if mesh is None else [str(d) for d in mesh.devices.flat]],
+                     sort_keys=True, default=str)
     if key not in _PROGRAMS:
         _PROGRAMS[key] = Program(template.trainer, template.update_optimizer,
                                  template.trainer is not template.model, layers,
-                                 config.channels, has_boxes, num_models, template.lr_pos)
+                                 config.channels, has_boxes, num_models, template.lr_pos, mesh)
     return _PROGRAMS[key]
 
 
@@ -318,13 +322,15 @@ def train_group(members, verbose=1, deadline=None):
     try:
         template, initial = _build_template(members, mixed, jit)
         values = [_start_member(template, m, initial, verbose) for m in members]
-        device = device_data.DeviceData(members[0].ds)
+        mesh = distribution.device_mesh(distribution.plan(config))
+        device = device_data.DeviceData(members[0].ds, mesh)
         program = _program(template, config, members[0].ds, layers, device.has_boxes,
-                           len(members), mixed)
+                           len(members), mixed, mesh)
         _log(verbose, f"device engine: {len(members)} model(s) together, mixed precision "
-                      f"{'bfloat16' if mixed else 'off'}")
-        state = train_epochs(program, stack_states(values), device, members, template, verbose,
-                             deadline)
+                      f"{'bfloat16' if mixed else 'off'}"
+                      + (f", batches split over {mesh.size} devices" if mesh else ""))
+        state = train_epochs(program, distribution.replicated(stack_states(values), mesh),
+                             device, members, template, verbose, deadline)
         host = jax.device_get(state)
         return [_write_member(template, host, k, m, verbose) for k, m in enumerate(members)]
     finally:

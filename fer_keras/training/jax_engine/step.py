@@ -8,6 +8,12 @@ does: `trainer.stateless_call` on the augmented batch, sparse cross-entropy (on 
 trainer is `model_setup.logits_model`'s), weighted by the class weights and divided by the batch size
 as Keras does, its gradient, and the optimizer's `stateless_apply`. A step whose `active` flag
 is False leaves the state unchanged: folds with fewer steps than the longest are padded so.
+
+With a `mesh` (`--distribute data_parallel` over several local devices) the state and the
+dataset are replicated on every device and each step's augmented batch is constrained to be
+split along the mesh's "batch" axis: XLA's partitioner then runs each device on its share of
+the batch and sums the gradients and BatchNormalization statistics across devices, so the step
+is the one-device step up to the order of those sums.
 """
 
 import jax
@@ -49,11 +55,14 @@ class Program:
         layers: the augmentation layers (`pipeline.resolve_augment`), run inside the step.
         channels: the model's input channels. has_boxes: whether the dataset has face boxes.
         num_models: K. lr_pos: the learning-rate variable's index in `optimizer.variables`.
+        mesh: a `jax.sharding.Mesh` with a "batch" axis to split every batch over (data
+            parallel), or None (one device).
     """
 
     def __init__(self, trainer, optimizer, from_logits, layers, channels, has_boxes,
-                 num_models, lr_pos):
+                 num_models, lr_pos, mesh=None):
         self.lr_pos = lr_pos  # the learning rate's place in the optimizer's variables
+        self.mesh = mesh
         self.trainer, self.optimizer, self.from_logits = trainer, optimizer, from_logits
         self.layers, self.channels, self.has_boxes = list(layers), channels, has_boxes
         self.num_models = num_models
@@ -84,15 +93,25 @@ class Program:
     def _step(self, state, images, labels, boxes, class_weights, idx, seeds, active):
         """One optimizer step of one model on the examples `idx` (B) with `seeds` (B x L)."""
         trainable, non_trainable, opt = state
-        x = batch_inputs(images, idx, self.channels, self.layers, seeds,
-                         boxes if self.has_boxes else None)
-        y = labels[idx]
+        x = self._split(batch_inputs(images, idx, self.channels, self.layers, seeds,
+                                     boxes if self.has_boxes else None))
+        y = self._split(labels[idx])
         grad_fn = jax.value_and_grad(self._loss, has_aux=True)
         (loss, (non_trainable, correct)), grads = grad_fn(trainable, non_trainable, x, y,
                                                           class_weights[y])
         trainable, opt = self.optimizer.stateless_apply(opt, grads, trainable)
         new = _tree_where(active, (trainable, non_trainable, opt), state)
         return new, loss, correct
+
+    def _split(self, batch):
+        """`batch` split along its first axis over the mesh's devices (itself without a mesh,
+        or when the batch does not divide evenly)."""
+        if self.mesh is None or batch.shape[0] % self.mesh.size:
+            return batch
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        spec = PartitionSpec("batch", *([None] * (batch.ndim - 1)))
+        return jax.lax.with_sharding_constraint(batch, NamedSharding(self.mesh, spec))
 
     def _epoch(self, state, images, labels, boxes, class_weights, idx, seeds, active):
         """Scans the steps: idx S x K x B, seeds S x K x B x L, active S x K; returns the new
@@ -110,7 +129,7 @@ class Program:
         """Class probabilities (nb x PB x classes, float32) of `images[idx]` (idx nb x PB)."""
 
         def one(batch_idx):
-            x = batch_inputs(images, batch_idx, self.channels)
+            x = self._split(batch_inputs(images, batch_idx, self.channels))
             out, _ = self.trainer.stateless_call(trainable, non_trainable, x, training=False)
             out = out.astype(jnp.float32)
             return jax.nn.softmax(out, axis=-1) if self.from_logits else out
