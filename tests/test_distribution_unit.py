@@ -26,6 +26,10 @@ def test_linear_scaling_is_off_by_default_and_relative_to_the_preset_batch():
     scaled = resolve_config("ckplus", "i_mobilenetv2", batch_size=80, scale_lr=True)
     assert distribution.scaled_learning_rate(scaled) == pytest.approx(4 * base.learning_rate)
     assert distribution.optimizer_config(scaled).learning_rate == pytest.approx(0.04)
+    from fer_keras.training.jax_engine.members import scheduled_learning_rate
+
+    assert scheduled_learning_rate(scaled, 0) == pytest.approx(4 * base.learning_rate)
+    assert scheduled_learning_rate(base, 0) == pytest.approx(base.learning_rate)
 
 
 def test_config_checks_name_the_bad_value():
