@@ -118,7 +118,8 @@ def inference_copy(model):
     Mixed-precision training leaves `mixed_float16` in every layer's config; artifacts are
     float32 so that they run at full speed on CPUs, convert to TFLite and compare exactly with a
     float32 evaluation. BatchNormalization's `synchronized` (a TensorFlow-only training setting,
-    `distribution.synchronize_batch_norm`) is cleared so that the copy loads on every backend. Models that cannot be cloned are returned as they are.
+    `distribution.synchronize_batch_norm`) is cleared so that the copy loads on every backend.
+    Models that cannot be cloned are returned as they are.
     """
     import keras
 

@@ -6,8 +6,8 @@ paper's, unchanged) across them and averages the gradients.
 
 - JAX: `keras.distribution.DataParallel` over the local devices (all, or the first `devices`);
   Keras shards every batch that `fit` draws along its first axis. Across hosts,
-  `keras.distribution.initialize` (which calls `jax.distributed.initialize`) starts first, with
-  the coordinator address, process count and process id from `--coordinator`,
+  `jax.distributed.initialize` (what `keras.distribution.initialize` calls, here with a shorter
+  heartbeat) starts first, with the coordinator address, process count and process id from `--coordinator`,
   `--num-processes`, `--process-id` or Keras's environment variables
   `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES`,
   `KERAS_DISTRIBUTION_PROCESS_ID`; each process then feeds its slice of the global batch.
@@ -91,7 +91,7 @@ def plan(config):
     """The Plan for `config` on this backend, made once per process and strategy.
 
     Raises:
-        ValueError: an uneven batch, too few devices, or the device engine with data_parallel.
+        ValueError: an uneven batch, too few devices, or the device engine across processes.
     """
     import keras
 
@@ -222,15 +222,12 @@ def _tf_process(resolver):
     return chiefs + int(resolver.task_id), chiefs + workers
 
 
-@contextlib.contextmanager
 def scope(plan_):
     """Builds and trains under the plan: the Keras distribution (JAX) or the strategy scope
     (TensorFlow); nothing for "none"."""
     if plan_.engine is None:
-        yield
-        return
-    with plan_.engine.scope():  # DataParallel.scope() sets the distribution; TF the strategy
-        yield
+        return contextlib.nullcontext()
+    return plan_.engine.scope()  # DataParallel.scope() sets the distribution; TF the strategy
 
 
 def multi_process(config):
@@ -329,9 +326,3 @@ def metrics_entry(state, plan_):
         entry["notes"] = list(state["distribution_notes"])
     return {"distribution": entry}
 
-
-def enter(plan_):
-    """Enters `scope(plan_)`; returns the ExitStack whose `close()` leaves it."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(scope(plan_))
-    return stack

@@ -54,6 +54,14 @@ def logits_model(model):
     return keras.Model(model.inputs, head.input, name=f"{model.name}_logits")
 
 
+def drop_remainder(config, num_train, jit):
+    """Whether an epoch skips its last partial batch: with compiled steps (XLA compiles one
+    batch shape once) and with several replicas (each gets an equal share), when there is more
+    than one batch. Every engine's step count follows from it."""
+    return ((bool(jit) or distribution.plan(config).replicas > 1)
+            and num_train > config.batch_size)
+
+
 def compiled_trainer(config, ds, split, jit):
     """(model, trainer, drop_remainder, steps per epoch): the fold's model built under its seed
     and its logits model compiled with the configured optimizer (built, so a checkpoint can be
@@ -67,13 +75,11 @@ def compiled_trainer(config, ds, split, jit):
     model = build_model(config, ds)
     distribution.synchronize_batch_norm(model, distribution.plan(config))
     trainer = logits_model(model)
-    # one batch shape: for XLA to compile once, and for every replica to get an equal share
-    drop_remainder = ((bool(jit) or distribution.plan(config).replicas > 1)
-                      and len(split.train) > config.batch_size)
-    steps = tf_fit.num_steps(len(split.train), config.batch_size, drop_remainder)
+    drop = drop_remainder(config, len(split.train), jit)
+    steps = tf_fit.num_steps(len(split.train), config.batch_size, drop)
     trainer.compile(optimizer=make_optimizer(distribution.optimizer_config(config), steps),
                     loss=keras.losses.SparseCategoricalCrossentropy(
                         from_logits=trainer is not model),
                     metrics=["accuracy"], jit_compile=jit)
     trainer.optimizer.build(trainer.trainable_variables)
-    return model, trainer, drop_remainder, steps
+    return model, trainer, drop, steps

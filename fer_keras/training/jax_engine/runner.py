@@ -67,15 +67,16 @@ def _build_template(members, mixed, jit):
     """The Template and every member's initial variables (one build per distinct seed)."""
     import keras
 
-    from fer_keras.training.model_setup import build_model, class_weights, logits_model
+    from fer_keras.training.model_setup import (
+        build_model, class_weights, drop_remainder, logits_model,
+    )
     from fer_keras.training.optimizers import make_optimizer
 
     config, ds = members[0].config, members[0].ds
     initial, template = {}, None
     for m in members:
         n = len(m.split.train)
-        m.drop_remainder = ((bool(jit) or distribution.plan(config).replicas > 1)
-                            and n > config.batch_size)
+        m.drop_remainder = drop_remainder(config, n, jit)
         m.steps = device_data.steps_per_epoch(n, config.batch_size, m.drop_remainder)
         weights = class_weights(config, ds.labels[m.split.train], ds.num_classes)
         m.class_weights = (np.ones(ds.num_classes) if weights is None else weights)
@@ -115,6 +116,7 @@ def _start_member(template, member, initial, verbose):
         template.save_checkpoint(member)
         _log(verbose, f"fold {split.fold}: {recover.recovery_note(member.state)}")
     member.saved = None
+    distribution.note_resume(member.state, distribution.plan(config))
     if member.state["epochs_done"] < config.epochs:
         # The learning rate needs no restoring here: each epoch's rate comes from the
         # configuration (`scheduled_learning_rate`), a post-divergence change included.
