@@ -21,12 +21,12 @@ import csv
 import json
 from pathlib import Path
 
-# Values that may differ between the lost run and its continuation: bookkeeping, and where the
-# same data was read from (a folder or a pack: the data fingerprint is compared instead).
-_BOOKKEEPING = ("data_dir", "output", "folds", "epochs", "init", "time_limit", "recover_from",
-                "engine", "models_together", "test_each_epoch", "extend",
-                "preset", "overridden", "distribute", "devices", "coordinator",
-                "num_processes", "process_id")
+from fer_keras.training.config import BOOKKEEPING
+
+# Values that may differ between the lost run and its continuation: TrainConfig's bookkeeping
+# (`config.BOOKKEEPING`), the preset's name, and where the same data was read from (a folder or
+# a pack: the data fingerprint is compared instead).
+_BOOKKEEPING = (*BOOKKEEPING, "data_dir", "preset")
 
 
 class RecoveryError(ValueError):

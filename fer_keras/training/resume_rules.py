@@ -25,13 +25,16 @@ import json
 from pathlib import Path
 
 from fer_keras.training import artifacts
-from fer_keras.training.config import TrainConfig
+from fer_keras.training.config import BOOKKEEPING as CONFIG_BOOKKEEPING, TrainConfig
 
-# `preset` only names where the values came from; the values themselves are compared. How a run
-# is spread over devices and hosts may change on resume (metrics.json's `distribution.notes`).
-BOOKKEEPING = ("output", "folds", "time_limit", "engine", "models_together", "recover_from",
-               "extend", "preset", "overridden", "distribute", "devices", "coordinator",
-               "num_processes", "process_id")
+# Fields config.json may change between sessions of one run: TrainConfig's bookkeeping fields
+# (`config.BOOKKEEPING`, how a run is spread over devices and hosts included: metrics.json's
+# `distribution.notes` records such a change), and `preset`, which only names where the values
+# came from (the values themselves are compared). Three bookkeeping fields are still checked
+# here: `epochs` (more only with --extend, in `check_run_config`), `init` (the starting weights
+# of a fold already trained) and `test_each_epoch` (history.csv's columns).
+BOOKKEEPING = tuple(sorted(
+    set(CONFIG_BOOKKEEPING) - {"epochs", "init", "test_each_epoch"} | {"preset"}))
 DIVERGED_NAME = "diverged.json"
 SUMMARY_NAMES = ("summary.json", "summary.md")
 
