@@ -186,7 +186,7 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
 
     mixed, jit = resolve_auto(config)
     policy = keras.config.dtype_policy().name
-    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+    keras.config.set_dtype_policy(dtype_policy(mixed))
     try:
         model, trainer, drop_remainder, steps = compiled_trainer(config, ds, split, jit)
         state, best_weights = _starting_state(config, ds, split, fold_dir, saved, model, trainer,
@@ -220,6 +220,13 @@ def train_fold(config, ds, split, fold_dir, verbose=1, deadline=None):
         return write_artifacts(model, config, ds, split, fold_dir, state, verbose)
     finally:
         keras.config.set_dtype_policy(policy)
+
+
+def dtype_policy(mixed):
+    """The Keras dtype policy a fold trains under: "mixed_float16" where `resolve_auto` chose
+    mixed precision, else "float32" (tests/test_train_tf_fit.py makes it "float64" to compare the
+    engines above float32 rounding)."""
+    return "mixed_float16" if mixed else "float32"
 
 
 def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, verbose):

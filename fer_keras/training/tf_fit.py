@@ -20,8 +20,9 @@ What differs:
   `TrainingDiverged` names the range of batches of that call; the run stops there and the last
   finished epoch's checkpoint is kept, as with the loop;
 - the weights can differ from the loop's in the last bits: the same step runs inside a
-  `tf.while_loop` in a larger graph, which TensorFlow may optimise differently
-  (tests/test_train_tf_fit.py bounds it).
+  `tf.while_loop` in a larger graph, which TensorFlow may optimise differently. In float64 the
+  two agree to rtol 1e-9 after four steps (tests/test_train_tf_fit.py); in float32 a small model
+  can amplify that last-bit difference as it would any rounding (the same file's slow test).
 """
 
 import numpy as np
@@ -33,8 +34,9 @@ from fer_keras.training.divergence import raise_diverged
 # about 100 ms, against well under 1 ms of Python per call; a GPU may want more.
 STEPS_PER_EXECUTION = 8
 # Engine "auto" takes "fit" on TensorFlow only where it was measured at least as fast as the loop;
-# on this shared CPU that was not shown (docs/performance.md, "Training throughput"), so "auto"
-# stays "loop" on TensorFlow.
+# on a quiet 2-core CPU the loop was faster (0.95 of the raw step against 0.90; docs/
+# performance.md, "Training throughput") and no TensorFlow GPU has been measured, so "auto" stays
+# "loop" on TensorFlow.
 AUTO_PREFERS_FIT = False
 
 
