@@ -130,3 +130,27 @@ def test_training_table_gives_the_ratio_to_the_raw_step():
     table = throughput.format_training_markdown(result)
     assert "| m | fit | 1 | 80.0 | 10.0% | 0.80 |" in table
     assert "| n/a | n/a | n/a | not importable |" in table
+
+
+def test_device_rows_leave_many_models_out_on_cpu(monkeypatch):
+    # Ten vmapped I-MobileNetV2s compiled into more than 23 GiB on this 2-core CPU (OOM-killed).
+    import sys
+    import types
+
+    from fer_keras.training import device, throughput
+
+    calls = []
+    fake = types.ModuleType("fer_keras.training.jax_engine")
+    fake.engine_throughput = lambda name, batch, num_models, **kw: (
+        calls.append(num_models) or {"images_per_s": 1.0, "compile_s": 0.0, "device": "cpu"})
+    monkeypatch.setitem(sys.modules, "fer_keras.training.jax_engine", fake)
+    for gpu, expected in ((False, [1]), (True, [1, 10])):
+        calls.clear()
+        monkeypatch.setattr(device, "has_gpu", lambda: gpu)
+        rows = throughput.device_rows("i_mobilenetv2", 20, 10)
+        assert calls == expected and [r["num_models"] for r in rows] == [1, 10]
+        assert (rows[1]["images_per_s"] is None) is (not gpu)
+    monkeypatch.setattr(device, "has_gpu", lambda: False)
+    calls.clear()
+    throughput.device_rows("i_mobilenetv2", 20, 2)
+    assert calls == [1, 2]  # --tiny's two models still run on CPU

@@ -249,6 +249,17 @@ def test_engine_choice(monkeypatch):
         resolve_config("synthetic", "i_mobilenetv2", models_together=-1)
 
 
+def test_models_together_defaults_to_all_on_a_gpu_and_one_at_a_time_on_cpu(monkeypatch):
+    from fer_keras.training import device
+
+    for gpu, expected in ((True, 10), (False, 1)):
+        monkeypatch.setattr(device, "has_gpu", lambda: gpu)
+        assert runner.models_together(None, 10) == expected
+        assert runner.models_together(0, 10) == 10  # explicit: all, on either
+        assert runner.models_together(3, 10) == 3
+    assert resolve_config("synthetic", "i_mobilenetv2").models_together is None
+
+
 def test_engine_throughput_reports_its_keys():
     from fer_keras.training.jax_engine import engine_throughput
 

@@ -133,8 +133,9 @@ class TrainConfig:
     engine: str = _field("auto", "training engine: auto, loop (a call per step), device (JAX: "
                          "data on the device, compiled multi-step calls), fit (TensorFlow: "
                          "model.fit over tf.data)", choices=ENGINES, bookkeeping=True)
-    models_together: int = _field(0, "device engine: train K of the selected folds together in "
-                                  "one compiled program (0: all; 1: one at a time)",
+    models_together: int = _field(None, "device engine: train K of the selected folds together "
+                                  "in one compiled program (0: all; 1: one at a time; default: "
+                                  "all on a GPU, one at a time on CPU)",
                                   metavar="K", bookkeeping=True)
     test_each_epoch: bool = _field(False, "also evaluate the test split after every epoch "
                                    "(history.csv and metrics.json's peak_test_accuracy; "
@@ -195,7 +196,8 @@ class TrainConfig:
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got "
                              f"{self.time_limit!r}")
-        if not isinstance(self.models_together, int) or self.models_together < 0:
+        if self.models_together is not None and (
+                not isinstance(self.models_together, int) or self.models_together < 0):
             raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
                              f"{self.models_together!r}")
         if not isinstance(self.devices, int) or self.devices < 0:

@@ -124,8 +124,16 @@ def device_rows(name, batch_size, num_models, model_kwargs=None, steps=20, repea
     except ImportError as err:
         return [{"engine": "device", "num_models": 1, "images_per_s": None,
                  "note": f"the JAX device engine is not importable here ({err})"}]
+    from fer_keras.training.device import has_gpu
+
     rows = []
     for k in (1, num_models):
+        if k > 2 and not has_gpu():  # runner.models_together: K=10 passed 23 GiB on this CPU
+            rows.append({"engine": "device", "num_models": k, "images_per_s": None,
+                         "note": "not run on CPU: the vmapped program of many models compiles "
+                                 "into more memory than a CPU machine has, and is slower there "
+                                 "than one model"})
+            continue
         r = engine_throughput(name, batch_size, num_models=k, steps=steps,
                               model_kwargs=model_kwargs, repeats=repeats)
         rows.append({"engine": "device", "num_models": k, "images_per_s": r["images_per_s"],
