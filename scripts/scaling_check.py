@@ -36,7 +36,8 @@ JAX = "import sys; from fer_keras.training.cli import main; sys.exit(main(sys.ar
 def _train(backend, distribute, devices, args, out):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     flags = ["--dataset", "synthetic", "--model", args.model, "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size), "--augment", "none", "--distribute", distribute, "--output", str(out), "--quiet"]
+             "--batch-size", str(args.batch_size), "--augment", "none",
+             "--distribute", distribute, "--output", str(out), "--quiet"]
     if backend == "jax":
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
         code = JAX

@@ -7,8 +7,8 @@ paper's, unchanged) across them and averages the gradients.
 - JAX: `keras.distribution.DataParallel` over the local devices (all, or the first `devices`);
   Keras shards every batch that `fit` draws along its first axis. Across hosts,
   `jax.distributed.initialize` (what `keras.distribution.initialize` calls, here with a shorter
-  heartbeat) starts first, with the coordinator address, process count and process id from `--coordinator`,
-  `--num-processes`, `--process-id` or Keras's environment variables
+  heartbeat) starts first, with the coordinator address, process count and process id from
+  `--coordinator`, `--num-processes`, `--process-id` or Keras's environment variables
   `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES`,
   `KERAS_DISTRIBUTION_PROCESS_ID`; each process then feeds its slice of the global batch.
 - TensorFlow: `tf.distribute.MirroredStrategy` on one host, `MultiWorkerMirroredStrategy` when
