@@ -191,3 +191,31 @@ def test_model_card_of_a_run_without_validation_names_its_last_epoch():
     card = reproduce.model_card("x", m)
     assert "150 of 150 epochs, the last epoch (150; the protocol had no validation split)" in card
     assert "| validation accuracy | none (no validation split) |" in card
+
+
+def test_report_shows_each_table_row_in_the_papers_practice_beside_the_paper(tmp_path):
+    _run(tmp_path, "ours", 0, 0.91, 0.97, "frame", "none")
+    _run(tmp_path, "base", 0, 0.88, 0.93, "frame", "none", model="mobilenetv2")
+    _run(tmp_path, "honest", 0, 0.80, model="mobilenetv2")  # default options: not this table
+    found = collect([str(tmp_path)], options=True)
+    table = reproduce.TABLES["imnv2_table2"]
+    lines = practice.practice_table(table, "ckplus", found, [str(tmp_path)])
+    assert lines[0].startswith("Papers' practice on ckplus (`paper_imnv2`: split_level=frame, "
+                               "validation=none;")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in lines if line.startswith("| Mobilenetv2") or line.startswith("| Ours")}
+    assert rows["Mobilenetv2"][1:6] == ["89.82", "93.00 (1 fold)", "100", "88.00 (1 fold)", "150"]
+    assert rows["Ours (I-MobileNetV2; also Table 3's row)"][1:5] == [
+        "95.96", "97.00 (1 fold)", "100", "91.00 (1 fold)"]
+    assert rows["Mobilenetv2(0.75)"][2:] == ["-", "-", "-", "not run", "", ""]
+    assert "--rows mobilenetv2 --epochs 150 --protocol paper_imnv2 --protocol-options " \
+           "'{\"split_level\": \"frame\", \"validation\": \"none\"}'" in rows["Mobilenetv2"][-1]
+    # FER2013 has no practice declared in Table 2; Table 5 has no runs: nothing for either.
+    assert practice.practice_table(table, "fer2013", found, [str(tmp_path)]) == []
+    assert practice.practice_table(reproduce.TABLES["lntwrn_table5"], "ckplus", found,
+                                   [str(tmp_path)]) == []
+    assert summary([str(tmp_path)]).splitlines()[-1].endswith(
+        "with finished runs: 1 of 36; in the papers' practice: 1 (table row x dataset).")
+    page = reproduce.report([str(tmp_path)])
+    assert page.count("Papers' practice on ckplus") == 1
+    assert "| Mobilenetv2 | 89.82 | 80.00 (1 fold) |" in page  # the honest row, in its own table

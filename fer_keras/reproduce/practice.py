@@ -14,6 +14,7 @@ import itertools
 
 from fer_keras.reproduce.cells import (
     accuracy_cell,
+    command_cell,
     epochs_cell,
     hardware_cell,
     mean_std,
@@ -34,6 +35,37 @@ def practice_runs(table, row, dataset, found):
         return []
     key = (dataset, row.key, declared.protocol, options_key(declared.protocol, declared.options))
     return found.get(key, [])
+
+
+def practice_table(table, dataset, found, study_dirs):
+    """Markdown lines: each row of `table` on `dataset` trained in the table's papers' practice,
+    beside the paper's figure (the paper's own ablation, read the way the paper read it): the
+    peak test accuracy over epochs and its epoch, and the test accuracy at the last epoch; [] when
+    the table declares no practice there or no row has runs of it (`found`: `collect(...,
+    options=True)`)."""
+    declared = table.practice.get(dataset)
+    runs = {row.key: practice_runs(table, row, dataset, found) for row in table.rows}
+    if declared is None or not any(runs.values()):
+        return []
+    options = options_key(declared.protocol, declared.options)
+    lines = [f"Papers' practice on {dataset} (`{declared.protocol}`: {options}; test accuracy "
+             "recorded every epoch, for reporting only):", "",
+             f"| {dataset} row | paper | peak test over epochs (optimistic) | peak epoch | "
+             "test, last epoch | epochs | hardware | command |",
+             "|---|---:|---:|---|---:|---|---|---|"]
+    for row in table.rows:
+        metrics, paper = runs[row.key], row.paper.get(dataset, "-")
+        peaked = _peak(metrics)
+        if not peaked:
+            lines.append(f"| {row.label} | {paper} | - | - | - | not run | | |")
+            continue
+        epochs = sorted({m["peak_test_epoch"] for m in peaked if "peak_test_epoch" in m})
+        where = "-" if not epochs else "-".join(map(str, sorted({epochs[0], epochs[-1]})))
+        lines.append(f"| {row.label} | {paper} | {accuracy_cell(peaked, 'peak_test_accuracy')} | "
+                     f"{where} | {accuracy_cell(metrics)} | {epochs_cell(metrics)} | "
+                     f"{hardware_cell(metrics)} | "
+                     f"{command_cell(table, row, dataset, metrics, study_dirs)} |")
+    return lines + [""]
 
 
 def _peak(metrics):

@@ -51,8 +51,11 @@ def summary(study_dirs):
             lines += [line] if line else []
     ablations = [(r, d, p) for t, r, d, p in experiments() if r is not t.rows[-1]]
     done = sum(bool(plain.get((d, r.key, p))) for r, d, p in ablations)
+    leaky = {(t.name, r.key, d) for t, r, d, _ in experiments() if r is not t.rows[-1]
+             and practice.practice_runs(t, r, d, found)}
     lines += ["", f"Ablation rows (table row x dataset x protocol) with finished runs: {done} of "
-                  f"{len(ablations)}."]
+                  f"{len(ablations)}" + (f"; in the papers' practice: {len(leaky)} (table row x "
+                                         "dataset)." if leaky else ".")]
     return "\n".join(lines)
 
 
@@ -99,23 +102,25 @@ def _dataset_table(table, dataset, found, study_dirs):
 
 def report(study_dirs, tables=None):
     """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`: the headline
-    rows (`summary`), then per table its rows under the paper's protocol and the leakage-free one;
-    then the runs with other protocol options (the papers' practice) and the decomposition of the
+    rows (`summary`), then per table its rows under the paper's protocol and the leakage-free one,
+    and in the papers' practice where a row has runs of it; then the runs with other protocol options (the papers' practice) and the decomposition of the
     gap they measure."""
     found = collect(study_dirs)
+    with_options = collect(study_dirs, options=True)
     lines = []
-    if collect(study_dirs, options=True):
+    if with_options:
         lines += ["### Each paper's own model: papers' practice, paper's split, leakage-free", "",
                   summary(study_dirs), ""]
     for table in (tables or TABLES.values()):
         lines += [f"### {table.title}", ""]
         cells = {(dataset, row.key) for row in table.rows for dataset in table.protocols}
-        if found and not cells & {key[:2] for key in found}:
+        if with_options and not cells & {key[:2] for key in with_options}:
             # Folders with runs of other tables only: one line, not a table of "not run".
             lines += ["No runs of this table in these folders.", ""]
             continue
         lines += [table.note, ""]
         for dataset in table.protocols:
             lines += _dataset_table(table, dataset, found, study_dirs)
+            lines += practice.practice_table(table, dataset, with_options, study_dirs)
     lines += practice.option_runs(study_dirs) + practice.decomposition(study_dirs)
     return "\n".join(lines)
