@@ -4,6 +4,8 @@ decomposition table, from fabricated metrics.json files (issue 17, item 3)."""
 import json
 import statistics
 
+import pytest
+
 from fer_keras import reproduce
 from fer_keras.reproduce import practice, summary
 from fer_keras.reproduce.runs import collect
@@ -219,3 +221,25 @@ def test_report_shows_each_table_row_in_the_papers_practice_beside_the_paper(tmp
     page = reproduce.report([str(tmp_path)])
     assert page.count("Papers' practice on ckplus") == 1
     assert "| Mobilenetv2 | 89.82 | 80.00 (1 fold) |" in page  # the honest row, in its own table
+
+
+def test_against_paper_figure_draws_each_column_of_each_row_with_runs(tmp_path):
+    from fer_keras.reproduce.against_paper import against_paper_figures, row_values
+
+    study = tmp_path / "study"
+    _decomposition_study(study)  # Ours: practice (frame, none) peaks 97-99, honest 84-86
+    _run(study, "base", 0, 0.80, model="mobilenetv2")
+    found = collect([str(study)], options=True)
+    values = row_values(reproduce.TABLES["imnv2_table2"], "ckplus", found)
+    assert list(values) == ["Mobilenetv2", "Ours (I-MobileNetV2; also Table 3's row)"]
+    assert values["Mobilenetv2"] == [(89.82, 0.0), None, (80.0, 0.0), None]
+    paper, peak, honest, free = values["Ours (I-MobileNetV2; also Table 3's row)"]
+    assert paper == (95.96, 0.0) and free is None
+    assert peak == pytest.approx((98.0, statistics.pstdev([97, 98, 99])))
+    assert honest == pytest.approx((85.0, statistics.pstdev([84, 85, 86])))
+    lines = against_paper_figures([str(study)], tmp_path / "figures")
+    png = tmp_path / "figures" / "study-imnv2_table2-ckplus-against-paper.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"](figures/{png.name})" in "\n".join(lines)
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == [png.name]  # no other table
+    assert against_paper_figures([str(tmp_path / "empty")], tmp_path / "none") == []

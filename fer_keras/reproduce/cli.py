@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from fer_keras.reproduce.against_paper import against_paper_figures
 from fer_keras.reproduce.cards import publish, rewrite_cards
 from fer_keras.reproduce.figures import figures
 from fer_keras.reproduce.intro import intro
@@ -56,8 +57,8 @@ def build_parser():
     g.add_argument("--output", help="write here instead of standard output")
     g.add_argument("--readme", help="also rewrite the generated results block of this README")
     g.add_argument("--figures", action="store_true",
-                   help="also draw the confusion matrices and accuracy curves into "
-                        "OUTPUT's folder/figures/ and link them")
+                   help="also draw each table against the paper, the confusion matrices and "
+                        "the accuracy curves into OUTPUT's folder/figures/ and show them")
     return p
 
 
@@ -82,7 +83,9 @@ def write_report(args):
     for study in args.study:
         text += f"## Runs in `{study}`\n\n" + report([study]) + "\n"
     if args.output and args.figures:
-        text += "\n" + "\n".join(figures(args.study, Path(args.output).parent / "figures"))
+        folder = Path(args.output).parent / "figures"
+        text += "\n" + "\n".join(against_paper_figures(args.study, folder)
+                                 + figures(args.study, folder))
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
