@@ -59,7 +59,7 @@ def plot_against_paper(values, path, title):
     from fer_keras.plots.canvas import new_figure
 
     labels = list(values)
-    fig = new_figure(figsize=(8.0, 1.1 + 0.75 * len(labels)))
+    fig = new_figure(figsize=(7.0, 1.5 + 0.75 * len(labels)))
     ax = fig.subplots()
     height = 0.8 / len(COLUMNS)
     y = np.arange(len(labels))[::-1].astype(float)
@@ -76,10 +76,12 @@ def plot_against_paper(values, path, title):
             ax.text(mean + sd + 0.3, at, f"{mean:.1f}", va="center", fontsize=7)
     ax.set_yticks(y, labels, fontsize=8)
     low = min(c[0] - c[1] for cells in values.values() for c in cells if c is not None)
-    ax.set_xlim(max(0.0, 5 * np.floor((low - 5) / 5)), 100)
+    start = max(0.0, 5 * np.floor((low - 5) / 5))
+    ax.set_xlim(start, 100 + 0.09 * (100 - start))  # room for a label beside a bar at 100
+    ax.set_xticks(np.arange(start, 100.1, 5 if 100 - start <= 40 else 10))
     ax.set_xlabel("test accuracy (%), mean ± sd over folds and seeds")
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    fig.suptitle(title, fontsize=9)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     fig.savefig(path, dpi=100)
     return path
 
