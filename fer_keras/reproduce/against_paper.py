@@ -2,8 +2,8 @@
 of the report (the paper's figure; the papers' practice, peak test over epochs; the paper's split
 with the epoch selected on validation; the leakage-free protocol), mean ± sd over folds and seeds.
 
-    python -m fer_keras.reproduce report --study studies/paper_practice --output docs/reproduction.md \
-        --figures
+    python -m fer_keras.reproduce report --study studies/paper_practice \
+        --output docs/reproduction.md --figures
 
 The tables of docs/reproduction.md say the same in numbers; the figure shows at a glance which
 columns reach the paper and whether the paper's ordering of its ablation rows survives.

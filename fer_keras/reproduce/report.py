@@ -103,8 +103,8 @@ def _dataset_table(table, dataset, found, study_dirs):
 def report(study_dirs, tables=None):
     """The Markdown tables of docs/reproduction.md from the runs in `study_dirs`: the headline
     rows (`summary`), then per table its rows under the paper's protocol and the leakage-free one,
-    and in the papers' practice where a row has runs of it; then the runs with other protocol options (the papers' practice) and the decomposition of the
-    gap they measure."""
+    and in the papers' practice where a row has runs of it; then the runs with other protocol
+    options (the papers' practice and its parts) and the decomposition of the gap they measure."""
     found = collect(study_dirs)
     with_options = collect(study_dirs, options=True)
     lines = []
