@@ -2,8 +2,8 @@
 # The CK+ decomposition of I-MobileNetV2's gap (docs/reproduction.md, "The papers' practice"):
 # paper_imnv2 at the paper's 150 epochs with test accuracy recorded every epoch, for each of
 # (split_level sequence|frame) x (validation carve|none), 3 seeds (the split itself is fixed,
-# split_seed 0), seed 0 of every combination first; then the other four Table 2 rows once under
-# (frame, none). Runs one at a time on the CPU, resumable: run it again and finished runs are
+# split_seed 0), seed 0 of every combination first; then the other four Table 2 rows under
+# (frame, none), once (seed 0) or for each seed in TABLE2_SEEDS. Runs one at a time on the CPU, resumable: run it again and finished runs are
 # skipped, a stopped one continues from its checkpoint.
 #   MAX_SECONDS=7200 DATA=../shared/data/ckplus STUDY=studies/paper_practice \
 #       nice -n 19 bash scripts/paper_practice_ckplus.sh
@@ -30,6 +30,8 @@ for seed in 0 1 2; do
     run i_mobilenetv2 $combo $seed
   done
 done
-for model in mobilenetv2 mobilenetv2_075 mobilenetv2_075_se mobilenetv2_075_rf; do
-  run "$model" frame none 0
+for seed in ${TABLE2_SEEDS:-0}; do  # e.g. TABLE2_SEEDS="0 1 2"
+  for model in mobilenetv2 mobilenetv2_075 mobilenetv2_075_se mobilenetv2_075_rf; do
+    run "$model" frame none "$seed"
+  done
 done
