@@ -24,15 +24,10 @@ COLUMNS = (("paper", "tab:gray"),
 def row_values(table, dataset, found):
     """{row label: [(mean, sd) or None per COLUMNS]} of the table's rows on `dataset` that have
     runs in `found` (`collect(..., options=True)`), accuracies in %; {} when none has."""
-    paper_protocol, free_protocol = table.protocols[dataset]
     values = {}
     for row in table.rows:
-        ours = found.get((dataset, row.key, paper_protocol, ""), [])
-        free = found.get((dataset, row.key, free_protocol, ""), [])
-        if paper_protocol == free_protocol:
-            ours, free = [], ours
-        peaked = [m for m in practice.practice_runs(table, row, dataset, found)
-                  if m.get("peak_test_accuracy") is not None]
+        leaky, ours, free = practice.report_columns(table, row, dataset, found)
+        peaked = [m for m in leaky if m.get("peak_test_accuracy") is not None]
         columns = [_mean_sd([m["peak_test_accuracy"] for m in peaked]),
                    _mean_sd([m["accuracy"] for m in ours]),
                    _mean_sd([m["accuracy"] for m in free])]

@@ -37,6 +37,18 @@ def practice_runs(table, row, dataset, found):
     return found.get(key, [])
 
 
+def report_columns(table, row, dataset, found):
+    """The runs behind the report's three columns of `row` on `dataset`: (papers' practice,
+    paper's split selected on validation, leakage-free); a table whose paper protocol is its
+    leakage-free one fills the last only (`found`: `collect(..., options=True)`)."""
+    paper_protocol, free_protocol = table.protocols[dataset]
+    ours = found.get((dataset, row.key, paper_protocol, ""), [])
+    free = found.get((dataset, row.key, free_protocol, ""), [])
+    if paper_protocol == free_protocol:
+        ours, free = [], ours
+    return practice_runs(table, row, dataset, found), ours, free
+
+
 def practice_table(table, dataset, found, study_dirs):
     """Markdown lines: each row of `table` on `dataset` trained in the table's papers' practice,
     beside the paper's figure (the paper's own ablation, read the way the paper read it): the

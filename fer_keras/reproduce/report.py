@@ -19,11 +19,7 @@ def _headline_line(table, row, dataset, found, study_dirs):
     """The summary's line of one headline row on one dataset, or None without runs (`found`:
     `collect(..., options=True)`)."""
     paper_protocol, free_protocol = table.protocols[dataset]
-    ours = found.get((dataset, row.key, paper_protocol, ""), [])
-    free = found.get((dataset, row.key, free_protocol, ""), [])
-    if paper_protocol == free_protocol:
-        ours, free = [], ours
-    leaky = practice.practice_runs(table, row, dataset, found)
+    leaky, ours, free = practice.report_columns(table, row, dataset, found)
     if not ours + free + leaky:
         return None
     cells = [f"{accuracy_cell(ms)} (`{protocol}`)" if ms else "-"
