@@ -12,8 +12,8 @@ from fer_keras.papers.schema import Preset
 
 # Fields a preset may set; everything else in TrainConfig comes from the user or its default.
 PRESET_FIELDS = ("epochs", "batch_size", "optimizer", "learning_rate", "momentum",
-                 "weight_decay", "lr_decay_factor", "lr_decay_epochs", "augment",
-                 "dataset_options", "model_kwargs")
+                 "weight_decay", "lr_schedule", "lr_decay_factor", "lr_decay_epochs",
+                 "lr_decay_start", "augment", "dataset_options", "model_kwargs")
 
 # {(family, dataset): Preset}, read from the papers' declarations.
 PRESETS = papers.LiveView(papers.presets)
@@ -42,9 +42,12 @@ def get_preset(model, dataset):
 def presets_table():
     """The presets as a text table (shown by `python -m fer_keras.train --help`)."""
     cols = ("epochs", "batch_size", "learning_rate", "momentum", "weight_decay",
-            "lr_decay_factor", "lr_decay_epochs", "augment")
-    head = ("family/dataset", "epochs", "batch", "lr", "mom", "wd", "decay", "every", "augment")
-    rows = [head] + [(p.name, *(str(p.values[c]) for c in cols)) for p in PRESETS.values()]
+            "lr_schedule", "lr_decay_factor", "lr_decay_epochs", "lr_decay_start", "augment")
+    head = ("family/dataset", "epochs", "batch", "lr", "mom", "wd", "schedule", "decay", "every",
+            "after", "augment")
+    defaults = {"lr_schedule": "step", "lr_decay_start": 0}
+    rows = [head] + [(p.name, *(str(p.values.get(c, defaults.get(c))) for c in cols))
+                     for p in PRESETS.values()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from fer_keras.presets import PRESET_FIELDS, get_preset
+from fer_keras.training.schedule import SCHEDULES
 
 OPTIMIZERS = ("sgd", "adam")
 AUTO = ("auto", True, False)
@@ -107,9 +108,15 @@ class TrainConfig:
                                   flags=("--learning-rate", "--lr"))
     momentum: float = _field(0.9, "SGD momentum")
     weight_decay: float = _field(0.0, "coupled (PyTorch-style) weight decay for sgd")
-    lr_decay_factor: float = _field(1.0, "multiply the learning rate by this every "
-                                    "lr_decay_epochs epochs")
-    lr_decay_epochs: int = _field(0, "epochs between learning-rate decays (0: constant)")
+    lr_schedule: str = _field("step", "learning-rate schedule: step (lr_decay_* below; constant "
+                              "by default) or cosine (to 0 over the run's epochs); "
+                              "training/schedule.py", choices=SCHEDULES)
+    lr_decay_factor: float = _field(1.0, "step schedule: multiply the learning rate by this "
+                                    "every lr_decay_epochs epochs")
+    lr_decay_epochs: int = _field(0, "step schedule: epochs between learning-rate decays (0: "
+                                  "constant)")
+    lr_decay_start: int = _field(0, "step schedule: epochs at the initial rate before the decay "
+                                 "periods start counting")
     augment: str = _field("flip", "training augmentation policy", choices=_policies)
     class_weight: str = _field(None, "balanced: scikit-learn's n / (k * count) on the training "
                                "split", choices=CLASS_WEIGHTS)
@@ -185,6 +192,9 @@ class TrainConfig:
         if self.lr_decay_epochs < 0 or not 0 < self.lr_decay_factor <= 1:
             raise ValueError("lr_decay_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
                              f"{self.lr_decay_epochs!r}, {self.lr_decay_factor!r}")
+        if not isinstance(self.lr_decay_start, int) or self.lr_decay_start < 0:
+            raise ValueError(f"lr_decay_start must be an integer >= 0, got "
+                             f"{self.lr_decay_start!r}")
         if self.folds is not None and (not self.folds or any(
                 not isinstance(f, int) or f < 0 for f in self.folds)):
             raise ValueError(f"folds must be None or a list of fold numbers >= 0, got "

@@ -1,4 +1,4 @@
-"""PyTorch-style SGD with coupled weight decay, and the step learning-rate schedule.
+"""PyTorch-style SGD with coupled weight decay, and the learning-rate schedules in Keras.
 
 I-MobileNetV2 (Sci. Rep. 2024) trained with PyTorch 1.8's `torch.optim.SGD(lr=0.01,
 momentum=0.9, weight_decay=5e-4)` ("learning rate weighting factor 5e-4"). PyTorch adds the decay
@@ -16,6 +16,8 @@ learning rate changes (Light-NTWRN halves it every 50 epochs). `TorchSGD` follow
 
 import keras
 from keras import ops
+
+from fer_keras.training.schedule import SCHEDULES, is_constant, rate, schedule_arguments
 
 
 @keras.saving.register_keras_serializable(package="fer_keras")
@@ -73,20 +75,67 @@ class TorchSGD(keras.optimizers.Optimizer):
         return config
 
 
-def step_schedule(learning_rate, steps_per_epoch, decay_factor=1.0, decay_epochs=0):
-    """lr * factor ** floor(epoch / decay_epochs), counted in optimizer steps; constant when
-    `decay_epochs` is 0 or the factor is 1 (Light-NTWRN Table 4: "0.5/50")."""
+@keras.saving.register_keras_serializable(package="fer_keras")
+class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """`schedule.learning_rate_at` as a function of the optimizer step (constant within an
+    epoch: `epoch = step // steps_per_epoch`).
+
+    Args:
+        initial_learning_rate: the rate of epoch 0.
+        steps_per_epoch: optimizer steps per epoch.
+        schedule: "step" or "cosine" (`fer_keras.training.schedule`).
+        factor, every, start: the step schedule's decay factor, period (epochs) and the epoch
+            after which decay begins.
+        epochs: the run's length (the cosine's period).
+    """
+
+    def __init__(self, initial_learning_rate, steps_per_epoch, schedule="step", factor=1.0,
+                 every=0, start=0, epochs=1):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if int(steps_per_epoch) < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch!r}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.schedule = schedule
+        self.factor = float(factor)
+        self.every = int(every)
+        self.start = int(start)
+        self.epochs = int(epochs)
+
+    def __call__(self, step):
+        epoch = ops.floor(ops.divide(ops.cast(step, "float32"), float(self.steps_per_epoch)))
+        value = rate(self.initial_learning_rate, epoch, self.schedule, self.factor, self.every,
+                     float(self.start), float(self.epochs), ops.cos, ops.floor, ops.maximum,
+                     ops.power)
+        return ops.cast(value, "float32")
+
+    def get_config(self):
+        return dict(initial_learning_rate=self.initial_learning_rate,
+                    steps_per_epoch=self.steps_per_epoch, schedule=self.schedule,
+                    factor=self.factor, every=self.every, start=self.start, epochs=self.epochs)
+
+
+def step_schedule(learning_rate, steps_per_epoch, decay_factor=1.0, decay_epochs=0, start=0):
+    """lr * factor ** (max(0, epoch - start) // decay_epochs), counted in optimizer steps;
+    constant (a float) when `decay_epochs` is 0 or the factor is 1 (Light-NTWRN Table 4:
+    "0.5/50")."""
     if not decay_epochs or decay_factor == 1.0:
         return float(learning_rate)
-    return keras.optimizers.schedules.ExponentialDecay(
-        float(learning_rate), decay_steps=int(steps_per_epoch * decay_epochs),
-        decay_rate=float(decay_factor), staircase=True)
+    return EpochSchedule(learning_rate, steps_per_epoch, "step", decay_factor, decay_epochs,
+                         start)
+
+
+def learning_rate_schedule(config, steps_per_epoch):
+    """A float for a constant rate, else the `EpochSchedule` of `config`'s schedule fields."""
+    if is_constant(config):
+        return float(config.learning_rate)
+    return EpochSchedule(config.learning_rate, steps_per_epoch, **schedule_arguments(config))
 
 
 def make_optimizer(config, steps_per_epoch):
     """The optimizer a TrainConfig names, with its learning-rate schedule."""
-    lr = step_schedule(config.learning_rate, steps_per_epoch, config.lr_decay_factor,
-                       config.lr_decay_epochs)
+    lr = learning_rate_schedule(config, steps_per_epoch)
     if config.optimizer == "sgd":
         return TorchSGD(lr, momentum=config.momentum, weight_decay=config.weight_decay)
     # Adam with coupled L2 is not offered; Adam's weight_decay here is Keras's decoupled one.

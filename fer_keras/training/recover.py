@@ -21,7 +21,10 @@ import csv
 import json
 from pathlib import Path
 
-from fer_keras.training.config import BOOKKEEPING
+import dataclasses
+
+from fer_keras.training.config import BOOKKEEPING, TrainConfig
+from fer_keras.training.schedule import SCHEDULE_FIELDS, epoch_learning_rate, same_rates
 
 # Values that may differ between the lost run and its continuation: TrainConfig's bookkeeping
 # (`config.BOOKKEEPING`), the preset's name, and where the same data was read from (a folder or
@@ -39,11 +42,42 @@ def _read_history(path):
     return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
 
 
-def check_compatible(config, metrics, fingerprint):
-    """Raises RecoveryError unless `config` continues the run `metrics` describes."""
+def schedule_change(config, metrics, kept_epochs):
+    """The learning-rate schedule fields `config` changes from the lost run's, when the new
+    schedule gives each of the `kept_epochs` epochs the rate it was trained at (so the kept
+    history is the new schedule's history too): {field: [old, new]}; {} when none changed.
+
+    Raises:
+        RecoveryError: the schedule changed the rate of an epoch that is kept.
+    """
+    saved = {**TrainConfig().to_dict(), **metrics.get("config", {})}
+    new = config.to_dict()
+    changed = {k: [saved.get(k), new[k]] for k in SCHEDULE_FIELDS if saved.get(k) != new[k]}
+    if not changed:
+        return {}
+    old = dataclasses.replace(config, **{k: saved.get(k) for k in SCHEDULE_FIELDS},
+                              epochs=saved.get("epochs") or config.epochs)
+    if not same_rates(old, config, kept_epochs):
+        first = next(e for e in range(kept_epochs)
+                     if epoch_learning_rate(old, e) != epoch_learning_rate(config, e))
+        listed = ", ".join(f"{k}={v[1]!r}" for k, v in changed.items())
+        raise RecoveryError(
+            f"the new learning-rate schedule ({listed}) gives epoch {first + 1} the rate {epoch_learning_rate(config, first):.4g}, which "
+            f"the lost run trained at {epoch_learning_rate(old, first):.4g}: a continuation "
+            "may change the schedule only after the epochs it keeps")
+    return changed
+
+
+def check_compatible(config, metrics, fingerprint, kept_epochs=0):
+    """Raises RecoveryError unless `config` continues the run `metrics` describes (a schedule
+    change that keeps the rates of the first `kept_epochs` epochs is allowed:
+    `schedule_change`)."""
     old = {k: v for k, v in metrics.get("config", {}).items() if k not in _BOOKKEEPING}
     new = {k: v for k, v in config.to_dict().items() if k not in _BOOKKEEPING}
-    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)
+                       and k not in SCHEDULE_FIELDS
+                       and not (k not in old and new[k] == getattr(TrainConfig(), k)))
+    schedule_change(config, metrics, kept_epochs)
     if differing:
         k = differing[0]
         raise RecoveryError(f"the lost run was configured with {k}={old.get(k)!r}, this one "
@@ -83,8 +117,8 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
         if not path.is_file():
             raise RecoveryError(f"cannot recover {fold_dir}: {path.name} is missing")
     metrics = json.loads(metrics_path.read_text())
-    check_compatible(config, metrics, fingerprint)
     best = int(metrics["best_epoch"])  # 1-based
+    check_compatible(config, metrics, fingerprint, kept_epochs=best)
     history = _read_history(history_path)
     if len(history) < best:
         raise RecoveryError(f"{history_path} has {len(history)} epochs, fewer than the best "
@@ -114,6 +148,7 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
             "discarded_epochs": int(metrics["epochs_trained"]) - best,
             "validation_accuracy": {"recorded": recorded, "measured": measured},
             "lost_run_git_revision": metrics.get("git_revision"),
+            "schedule_change": schedule_change(config, metrics, best),
         },
     }
     return state, [keras.ops.convert_to_numpy(w) for w in model.weights]
@@ -130,7 +165,16 @@ def recovery_note(state):
             f"{info['validation_accuracy']['recorded']:.4f} recorded): the "
             f"{info['discarded_epochs']} later epoch(s) of that run were discarded and trained "
             f"again, and the optimizer restarted with zero momentum at epoch "
-            f"{info['after_epoch'] + 1} (learning-rate schedule continued)")
+            f"{info['after_epoch'] + 1} (learning-rate schedule continued)"
+            + _schedule_note(info.get("schedule_change"), info["after_epoch"]))
+
+
+def _schedule_note(changed, after_epoch):
+    if not changed:
+        return ""
+    listed = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+    return (f"; the learning-rate schedule changed from epoch {after_epoch + 1} on ({listed}), "
+            f"giving the {after_epoch} kept epochs the rates they were trained at")
 
 
 def hardware_summary(state, current):
@@ -155,5 +199,5 @@ def note_session(state, summary):
         segments.append({"first_epoch": state["epochs_done"] + 1, "summary": summary})
 
 
-__all__ = ["RecoveryError", "check_compatible", "hardware_summary", "note_session",
+__all__ = ["RecoveryError", "check_compatible", "schedule_change", "hardware_summary", "note_session",
            "recovered_state", "recovery_note"]

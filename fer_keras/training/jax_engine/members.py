@@ -41,16 +41,13 @@ class Member:
 
 
 def scheduled_learning_rate(config, epoch):
-    """The learning rate of `epoch` under `optimizers.step_schedule` (staircase: constant over
-    an epoch, so it is the same whatever the fold's steps per epoch), from the configured rate
-    as `--scale-lr` scales it (`distribution.scaled_learning_rate`)."""
+    """The learning rate of `epoch` under the configured schedule (`training.schedule`: constant
+    over an epoch, so it is the same whatever the fold's steps per epoch), from the configured
+    rate as `--scale-lr` scales it (`distribution.scaled_learning_rate`)."""
     from fer_keras.training.distribution import scaled_learning_rate
+    from fer_keras.training.schedule import epoch_learning_rate
 
-    rate = scaled_learning_rate(config)
-    if not config.lr_decay_epochs or config.lr_decay_factor == 1.0:
-        return float(rate)
-    return float(np.float32(rate)
-                 * np.float32(config.lr_decay_factor) ** (epoch // config.lr_decay_epochs))
+    return float(np.float32(epoch_learning_rate(config, epoch, scaled_learning_rate(config))))
 
 
 def _values(variables):

@@ -86,7 +86,7 @@ def _build_template(members, mixed, jit):
             trainer = logits_model(model)
             initial[m.config.seed] = initial_variables(trainer)
             if template is None:
-                constant = dataclasses.replace(config, lr_decay_epochs=0)
+                constant = dataclasses.replace(config, lr_schedule="step", lr_decay_epochs=0)
                 template = Template(model, trainer, make_optimizer(config, m.steps),
                                     make_optimizer(constant, m.steps))
     return template, initial
