@@ -1,4 +1,5 @@
-"""The command line of `python -m fer_keras.reproduce` (list, run, report, publish, card)."""
+"""The command line of `python -m fer_keras.reproduce` (list, run, campaign, report, publish,
+card)."""
 
 import argparse
 import json
@@ -6,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from fer_keras.reproduce import campaign
 from fer_keras.reproduce.against_paper import against_paper_figures
 from fer_keras.reproduce.cards import publish, rewrite_cards
 from fer_keras.reproduce.figures import figures
@@ -52,6 +54,16 @@ def build_parser():
     card = sub.add_parser("card", help="rewrite published models' cards from their metrics.json")
     card.add_argument("names", nargs="+", help="published model folders' names")
     card.add_argument("--models-dir", default="saved_models")
+    c = sub.add_parser("campaign", help="work through the committed queue of long training runs "
+                       "(studies/campaign.toml) in the background until a given time")
+    c.add_argument("--until", metavar="HH:MM", help="stop before this time (without it: the "
+                   "status only)")
+    c.add_argument("--queue", default=str(campaign.QUEUE), help="the queue file (TOML)")
+    c.add_argument("--status", action="store_true", help="print what is done and what is next")
+    c.add_argument("--pause", action="store_true",
+                   help="pause the running campaign's training (SIGSTOP), e.g. to benchmark")
+    c.add_argument("--continue", dest="resume", action="store_true",
+                   help="continue a paused campaign (SIGCONT)")
     g = sub.add_parser("report", help="the Markdown tables from finished runs")
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")
@@ -122,6 +134,8 @@ def main(argv=None):
         print(publish(args.fold, args.name, args.models_dir))
     elif args.command == "report":
         write_report(args)
+    elif args.command == "campaign":
+        return campaign.main(args)
     else:
         return run(args)
     return 0

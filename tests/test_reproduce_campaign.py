@@ -1,0 +1,135 @@
+"""`python -m fer_keras.reproduce campaign`: the queue, the fold commands, carrying a fold over
+sessions, publishing only a better model, and one real campaign of a tiny synthetic run."""
+
+import datetime
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fer_keras.reproduce import campaign
+
+TINY = ("--dataset synthetic --dataset-options '{\"num_examples\": 70, \"image_size\": 32}' "
+        "--model i_mobilenetv2 --model-kwargs '{\"alpha\": 0.35, \"scale_top_stage\": true}' "
+        "--batch-size 32")
+
+
+def _queue(tmp_path, text):
+    path = tmp_path / "campaign.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_committed_queue_reads_and_names_real_runs():
+    entries = campaign.read_queue(Path(__file__).parents[1] / "studies" / "campaign.toml")
+    assert entries and len({e.output for e in entries}) == len(entries)
+    for entry in entries:
+        config = entry.config()  # every entry parses with train's own command line
+        assert config.output == entry.output
+
+
+def test_queue_errors_name_the_entry(tmp_path):
+    with pytest.raises(ValueError, match="run 1: missing output"):
+        campaign.read_queue(_queue(tmp_path, '[[run]]\nname = "a"\nargs = ""\n'))
+    with pytest.raises(ValueError, match="run 1: give the run folder as `output`"):
+        campaign.read_queue(_queue(tmp_path, '[[run]]\nname = "a"\noutput = "x"\n'
+                                   'args = "--output y"\n'))
+    with pytest.raises(ValueError, match="unknown keys colour"):
+        campaign.read_queue(_queue(tmp_path, '[[run]]\nname = "a"\noutput = "x"\nargs = ""\n'
+                                   'colour = 1\n'))
+    with pytest.raises(ValueError, match="campaign.toml"):
+        campaign.read_queue(_queue(tmp_path, "[[run]\n"))
+
+
+def test_deadline_is_today_or_tomorrow():
+    now = datetime.datetime(2026, 12, 6, 10, 0)
+    assert campaign.deadline_from("11:30", now) == datetime.datetime(2026, 12, 6, 11, 30).timestamp()
+    assert campaign.deadline_from("09:00", now) == datetime.datetime(2026, 12, 7, 9, 0).timestamp()
+    with pytest.raises(ValueError, match="HH:MM, got '7pm'"):
+        campaign.deadline_from("7pm", now)
+
+
+def test_a_carried_fold_is_recovered_without_its_init(tmp_path):
+    entry = campaign.Entry("e", str(tmp_path / "run"), ["--dataset", "synthetic", "--init",
+                                                          "old/model.keras", "--epochs", "9"])
+    fold = tmp_path / "run" / "fold_0"
+    fold.mkdir(parents=True)
+    command = campaign.fold_command(entry, fold, 600, python="py")
+    assert command[:5] == ["nice", "-n", "19", "py", "-m"]
+    assert "--init" in command and "--recover-from" not in command
+    assert command[command.index("--time-limit") + 1] == "600"
+    (fold / campaign.CARRY).write_bytes(b"x")
+    command = campaign.fold_command(entry, fold, 600, python="py")
+    assert "--init" not in command and "old/model.keras" not in command
+    assert command[command.index("--recover-from") + 1] == str(fold / campaign.CARRY)
+    (fold / "checkpoint.npz").write_bytes(b"x")  # this session's checkpoint wins
+    assert "--recover-from" not in campaign.fold_command(entry, fold, 600, python="py")
+
+
+def test_carry_follows_the_best_model_and_goes_when_finished(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"best")
+    campaign.carry_over(tmp_path, finished=False)
+    assert (tmp_path / campaign.CARRY).read_bytes() == b"best"
+    campaign.carry_over(tmp_path, finished=True)
+    assert not (tmp_path / campaign.CARRY).exists()
+
+
+def _metrics(accuracy, dataset="fer2013", protocol="official"):
+    return {"dataset": dataset, "protocol": protocol, "split": "val", "accuracy": accuracy,
+            "validation": {"accuracy": accuracy}}
+
+
+def test_publishes_only_a_better_model_of_the_same_task(tmp_path, monkeypatch):
+    published = []
+    monkeypatch.setattr("fer_keras.reproduce.cards.publish",
+                        lambda fold, name, models_dir: published.append((str(fold), name)))
+    fold, models = tmp_path / "fold_0", tmp_path / "models"
+    fold.mkdir()
+    (models / "m").mkdir(parents=True)
+    (models / "m" / "metrics.json").write_text(json.dumps(_metrics(0.55)))
+    entry = campaign.Entry("e", str(tmp_path), [], publish="m")
+    logs = []
+    for accuracy, expected in ((0.55, False), (0.50, False), (0.56, True)):
+        (fold / "metrics.json").write_text(json.dumps(_metrics(accuracy)))
+        assert campaign.maybe_publish(entry, fold, models, log=logs.append) is expected
+    assert published == [(str(fold), "m")]
+    assert "0.5600 > 0.5500" in logs[-1]
+    (fold / "metrics.json").write_text(json.dumps(_metrics(0.9, dataset="ckplus")))
+    assert not campaign.maybe_publish(entry, fold, models, log=logs.append)
+    assert "fer2013/official model, this run ckplus/official" in logs[-1]
+
+
+def test_a_fold_that_cannot_finish_an_epoch_is_not_started(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entry = campaign.Entry("e", "run", TINY.replace("'", "").split()[:2] + ["--epochs", "2"],
+                           epoch_seconds=100)
+    monkeypatch.setattr(campaign, "fold_dirs", lambda entry, config=None: [Path("run/fold_0")])
+    logs = []
+    result = campaign.run_campaign([entry], time.time() + 250, log=logs.append)
+    assert result["trained"] == [] and "needs about 100 s an epoch" in logs[-1]
+
+
+@pytest.mark.slow
+def test_a_campaign_trains_publishes_and_reports(tmp_path, monkeypatch):
+    pytest.importorskip("tensorflow")
+    monkeypatch.chdir(tmp_path)
+    queue = _queue(tmp_path, f'[[run]]\nname = "tiny"\noutput = "studies/tiny"\n'
+                             f'args = """{TINY} --epochs 2"""\npublish = "tiny_model"\n'
+                             f'epoch_seconds = 30\n')
+    entries = campaign.read_queue(queue)
+    assert "0/2 epochs  tiny" in campaign.status_lines(entries)[0]
+    logs = []
+    result = campaign.run_campaign(entries, time.time() + 900, log=logs.append,
+                                   python=sys.executable)
+    assert result["failed"] == [], (tmp_path / "studies/tiny/campaign.log").read_text()[-3000:]
+    assert result["finished"] == ["studies/tiny/fold_0"]
+    assert result["published"] == ["tiny_model"]
+    assert (tmp_path / "saved_models/tiny_model/model.keras").is_file()
+    assert not (tmp_path / "studies/tiny/fold_0" / campaign.CARRY).exists()
+    assert "done  tiny" in campaign.status_lines(entries)[0]
+    assert logs[-1] == "the queue is done"
+    assert not (tmp_path / campaign.STATE).exists()
+    shutil.rmtree(tmp_path / "studies")
