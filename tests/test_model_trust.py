@@ -51,6 +51,58 @@ def test_a_file_writing_saved_model_is_refused_unless_trusted(tmp_path, capsys):
     assert marker.exists()
 
 
+def _tf1_saved_model(path, marker, where):
+    """A TF1-style SavedModel (`tf.compat.v1.saved_model.Builder`) with a clean serving signature
+    whose `where` (main_op, legacy_init_op or a table initializer) writes `marker` at load."""
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.compat.v1.placeholder(tf.float32, [None, 48, 48, 1], name="images")
+        probabilities = tf.nn.softmax(tf.reduce_mean(images, axis=[1, 2]) * tf.ones([1, 7]))
+        write = tf.io.write_file(str(marker), "written at load")
+        kwargs = {}
+        if where == "table_initializer":
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS, write)
+        else:
+            kwargs[where] = write
+        with tf.compat.v1.Session(graph=graph) as session:
+            builder = tf.compat.v1.saved_model.Builder(str(path))
+            signature = tf.compat.v1.saved_model.predict_signature_def(
+                {"images": images}, {"probabilities": probabilities})
+            builder.add_meta_graph_and_variables(
+                session, ["serve"], signature_def_map={"serving_default": signature}, **kwargs)
+            builder.save()
+    return path
+
+
+@pytest.mark.parametrize("where", ["main_op", "legacy_init_op", "table_initializer"])
+def test_a_tf1_saved_model_that_runs_code_at_load_is_refused(tmp_path, capsys, where):
+    marker = tmp_path / "written.txt"
+    saved = _tf1_saved_model(tmp_path / "evil", marker, where)
+    assert not trust.loads_as_tf2(trust.read_proto(saved))
+    assert "WriteFile" in trust.saved_model_ops(saved)
+    with pytest.raises(trust.UntrustedSavedModel, match="TensorFlow 1 SavedModel.*WriteFile"):
+        load_model(saved)
+    with pytest.raises(trust.UntrustedSavedModel):
+        evaluate.evaluate_model(saved, dataset="synthetic")
+    from fer_keras import predict
+    from fer_keras.inference.predictor import Predictor
+
+    assert predict.main([str(tmp_path), "--model", str(saved)]) == 2
+    assert "TensorFlow 1 SavedModel" in capsys.readouterr().err
+    assert evaluate.main(["--model", str(saved), "--dataset", "synthetic"]) != 0
+    with pytest.raises(trust.UntrustedSavedModel):
+        Predictor.load(saved)
+    assert not marker.exists()  # nothing ran through any entry point
+    tf.saved_model.load(str(saved))  # the control: TensorFlow itself runs it at load
+    assert marker.exists()
+
+
+def test_a_corrupt_saved_model_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff garbage")
+    with pytest.raises(ValueError, match="saved_model.pb is not a readable SavedModel"):
+        load_model(tmp_path)
+
+
 def test_the_package_exports_load_without_the_flag(tmp_path):
     from fer_keras.training.artifacts import save_saved_model
 

@@ -15,6 +15,12 @@ untrusted: loading it is refused unless the caller passes `trust_saved_model=Tru
 before. The saver functions (`__inference__traced_save/restore`, which hold `SaveV2` and
 `RestoreV2`) are not restored by `tf.saved_model.load` (it restores variables with its own
 reader) and are not callable, so they are not counted.
+
+A SavedModel without an object graph (TensorFlow 1's `tf.compat.v1.saved_model.Builder`; also one
+with several meta graphs) goes through TensorFlow's TF1 loader, which runs graph code at load:
+the main op or legacy init op, the table initializers and asset feeds of the init collections, and
+the saver's restore op. For such a model every operation of every meta graph and function counts
+(nothing is left out as unreachable), so a `WriteFile` anywhere refuses it.
 """
 
 from pathlib import Path
@@ -50,6 +56,27 @@ def _called(node, library):
     return names
 
 
+def read_proto(path):
+    """The parsed `saved_model.pb` of a SavedModel folder (nothing is executed)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from google.protobuf.message import DecodeError
+
+    proto = saved_model_pb2.SavedModel()
+    try:
+        proto.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    except DecodeError as err:
+        raise UntrustedSavedModel(f"{Path(path) / 'saved_model.pb'} is not a readable SavedModel "
+                                  f"({err}): export the model again") from None
+    return proto
+
+
+def loads_as_tf2(proto):
+    """True when `tf.saved_model.load` takes its TF2 path (one meta graph with an object graph,
+    the condition in tensorflow/python/saved_model/load.py); else its TF1 loader runs."""
+    return len(proto.meta_graphs) == 1 and proto.meta_graphs[0].HasField("object_graph_def")
+
+
 def saved_model_ops(path):
     """The operation types a SavedModel's restorable functions and signatures can run.
 
@@ -59,11 +86,13 @@ def saved_model_ops(path):
     Returns:
         a sorted list of op type names.
     """
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    proto = read_proto(path)
     ops = set()
+    if not loads_as_tf2(proto):  # the TF1 loader runs init, asset and restore ops: count all
+        for meta in proto.meta_graphs:
+            ops.update(n.op for n in meta.graph_def.node)
+            ops.update(n.op for f in meta.graph_def.library.function for n in f.node_def)
+        return sorted(ops)
     for meta in proto.meta_graphs:
         library = {f.signature.name: f for f in meta.graph_def.library.function}
         nodes = {n.name: n for n in meta.graph_def.node}
@@ -100,9 +129,11 @@ def check_saved_model(path):
     `INFERENCE_OPS`; the message names them and how to load it anyway."""
     outside = [op for op in saved_model_ops(path) if op not in INFERENCE_OPS]
     if outside:
+        tf1 = ("" if loads_as_tf2(read_proto(path)) else
+               " (a TensorFlow 1 SavedModel: its loader runs init and restore ops at load)")
         raise UntrustedSavedModel(
-            f"{path}: refusing to load an untrusted SavedModel: it can run operations outside "
-            f"the inference allow-list ({', '.join(outside[:10])}"
+            f"{path}: refusing to load an untrusted SavedModel{tf1}: it can run operations "
+            f"outside the inference allow-list ({', '.join(outside[:10])}"
             f"{' ...' if len(outside) > 10 else ''}), which may act outside the model (write or "
             "read files, run Python). Load it only if you trust its source: --trust-saved-model "
             "(API: trust_saved_model=True)")
