@@ -183,11 +183,45 @@ def test_leftover_temporaries_are_removed_on_the_next_run(tmp_path, tiny):
     out = tmp_path / "run"
     loop.train(_config(out), verbose=0)
     fold = out / "fold_0"
-    (fold / ".checkpoint.tmp-99999.npz").write_bytes(b"half")
-    (fold / ".saved_model.tmp-99999").mkdir()
-    (fold / ".saved_model.tmp-99999" / "saved_model.pb").write_bytes(b"half")
-    (out / ".config.tmp-99999.json").write_text("{")
+    (fold / ".checkpoint.fer_keras-tmp-99999.npz").write_bytes(b"half")
+    (fold / ".saved_model.fer_keras-tmp-99999").mkdir()
+    (fold / ".saved_model.fer_keras-tmp-99999" / "saved_model.pb").write_bytes(b"half")
+    (out / ".config.fer_keras-tmp-99999.json").write_text("{")
     loop.train(_config(out), verbose=0)  # finished: nothing retrained, temporaries gone
     assert not [p.name for p in fold.iterdir() if p.name.startswith(".")]
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
-        ".fold_0.lock", run_lock.LOCK_NAME]
+        ".fer_keras-run", ".fold_0.lock", run_lock.LOCK_NAME]
+
+
+def test_a_folder_of_the_users_files_is_refused_and_left_untouched(tmp_path, tiny):
+    out = tmp_path / "mine"
+    out.mkdir()
+    files = {"config.json": '{"my": "settings"}', "summary.md": "my notes",
+             ".notes.tmp-2024.txt": "looks like a temporary, is not"}
+    for name, text in files.items():
+        (out / name).write_text(text)
+    with pytest.raises(ValueError, match="not a fer_keras run folder: it holds "
+                                         r"\.notes\.tmp-2024\.txt"):
+        loop.train(_config(out), verbose=0)
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)  # nothing written or removed
+    assert all((out / n).read_text() == t for n, t in files.items())
+    (out / ".notes.tmp-2024.txt").unlink()  # a config.json that is not ours is refused too
+    with pytest.raises(ValueError, match=r"config.json \(not a training configuration\)"):
+        loop.train(_config(out), verbose=0)
+
+
+def test_a_user_file_named_like_a_temporary_survives_in_a_run_folder(tmp_path, tiny):
+    out = tmp_path / "run"
+    loop.train(_config(out), verbose=0)
+    (out / "fold_0" / ".notes.tmp-2024.txt").write_text("mine")
+    loop.train(_config(out), verbose=0)  # the marker makes it ours; only tagged names are cleaned
+    assert (out / "fold_0" / ".notes.tmp-2024.txt").read_text() == "mine"
+
+
+def test_an_older_run_folder_without_the_marker_is_still_a_run_folder(tmp_path, tiny):
+    out = tmp_path / "run"
+    loop.train(_config(out), verbose=0)
+    (out / run_lock.MARKER).unlink()
+    run_lock.check_run_folder(out)  # only train's own files: accepted
+    loop.train(_config(out), verbose=0)
+    assert (out / run_lock.MARKER).is_file()

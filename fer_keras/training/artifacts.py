@@ -22,6 +22,10 @@ from pathlib import Path
 import numpy as np
 
 
+# In the names of atomic_path's temporaries (".stem.fer_keras-tmp-PID.suffix") and of a replaced
+# folder (".name.fer_keras-old-PID"): only names with it are ever cleaned up as leftovers, so a
+# user's own ".notes.tmp-2024.txt" is never taken for one.
+TEMPORARY_TAG = "fer_keras"
 _WRITER = [True]  # False in a distributed run's non-chief processes (`only_reading`)
 
 
@@ -54,7 +58,7 @@ def atomic_path(path):
             yield Path(scratch) / path.name
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    tmp = path.with_name(f".{path.stem}.{TEMPORARY_TAG}-tmp-{os.getpid()}{path.suffix}")
     try:
         yield tmp
         if tmp.is_dir():
@@ -79,7 +83,7 @@ def remove(path):
 def _replace_dir(tmp, path):
     old = None
     if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        old = path.with_name(f".{path.name}.{TEMPORARY_TAG}-old-{os.getpid()}")
         os.replace(path, old)
     os.replace(tmp, path)
     if old is not None:

@@ -29,7 +29,7 @@ import re
 import shutil
 from pathlib import Path
 
-from fer_keras.training.artifacts import writes
+from fer_keras.training.artifacts import TEMPORARY_TAG, writes
 
 try:
     import fcntl
@@ -37,8 +37,14 @@ except ImportError:  # Windows: no advisory locks
     fcntl = None
 
 LOCK_NAME = ".train.lock"
-# atomic_path's temporary names: ".stem.tmp-PID.suffix" (files and folders) and ".name.old-PID"
-_TEMPORARY = re.compile(r"^\..+\.(tmp|old)-\d+(\..*)?$")
+# atomic_path's temporary names: ".stem.fer_keras-tmp-PID.suffix" (files and folders) and
+# ".name.fer_keras-old-PID"
+_TEMPORARY = re.compile(rf"^\..+\.{TEMPORARY_TAG}-(tmp|old)-\d+(\..*)?$")
+# A run folder holds this marker from its first train call on; a folder without it is taken as
+# a run folder only when it holds nothing but what train writes (an older run folder).
+MARKER = ".fer_keras-run"
+_RUN_ENTRIES = re.compile(r"^(config\.json|summary\.(json|md)|fold_\d+|fold_\d+\.log|folds\.log|"
+                          r"campaign\.log|run\.log|logs|\.train\.lock|\.fold_\d+\.lock)$")
 
 
 class RunFolderBusy(ValueError):
@@ -50,10 +56,44 @@ def fold_lock_path(run_dir, fold):
 
 
 def check_run_folder(path):
-    """Raises ValueError when `path` exists and is not a folder (e.g. `--output` names a file)."""
+    """Raises ValueError when `path` exists and is not a run folder of ours: a file, or a folder
+    with files `train` does not write (the user's own; none is touched), or a config.json that is
+    not a training configuration. An empty folder, one with the marker, or an older run folder
+    (only train's files) is a run folder."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ValueError(f"--output {path} is a file, not a run folder; choose a folder path")
+        kind = "a file" if path.is_file() else "not a folder (a FIFO, device or socket)"
+        raise ValueError(f"--output {path} is {kind}, not a run folder; choose a folder path")
+    if not path.is_dir() or (path / MARKER).is_file():
+        return
+    foreign = sorted(p.name for p in path.iterdir()
+                     if not (_RUN_ENTRIES.match(p.name) or _TEMPORARY.match(p.name)))
+    if not foreign and (path / "config.json").is_file() and not _is_train_config(
+            path / "config.json"):
+        foreign = ["config.json (not a training configuration)"]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise ValueError(f"--output {path} is not a fer_keras run folder: it holds {shown}. "
+                         "Nothing was written; choose a new or empty folder for the run")
+
+
+def _is_train_config(path):
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"dataset", "model", "epochs"} <= set(data)
+
+
+def mark_run_folder(path):
+    """Writes the marker that makes `path` a run folder of ours (idempotent)."""
+    marker = Path(path) / MARKER
+    if not marker.exists():
+        marker.write_text("a fer_keras training run folder: train writes and cleans up only its "
+                          "own files here\n")
 
 
 def _open(path):
@@ -132,6 +172,7 @@ class RunFolder:
             self.start({})
             return self
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        mark_run_folder(self.run_dir)
         try:
             with run_lock(self.run_dir):
                 busy = busy_folds(self.run_dir)
