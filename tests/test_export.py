@@ -107,3 +107,51 @@ def test_saved_model_stores_each_weight_once(exported):
     stored = tf.train.list_variables(str(root / "out" / "saved_model" / "variables" / "variables"))
     values = sum(int(np.prod(shape)) for name, shape in stored if shape)
     assert values == model.count_params() + len(CLASS_NAMES)
+
+
+def test_a_failed_export_leaves_the_previous_set_untouched(exported, monkeypatch):
+    from fer_keras.deployment import exporter
+    from fer_keras.export import export
+
+    root, _ = exported
+    out = root / "atomic"
+    shutil.copytree(root / "out", out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exporter._Job, "tflite_entry", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        export(root / "run", out, val_limit=20, latency_repeats=1, log=lambda *a: None)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the old set, byte for byte
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_a_folder_mixing_two_exports_is_refused(exported, tmp_path):
+    from fer_keras.inference.digests import ArtifactMismatch
+    from fer_keras.inference.loading import load_model
+
+    root, _ = exported
+    mixed = tmp_path / "mixed"
+    shutil.copytree(root / "out", mixed)
+    info = json.loads((mixed / "model_info.json").read_text())
+    assert set(info["digests"]) >= {"model.keras", "saved_model", "model_float32.tflite"}
+    load_model(mixed / "model_float32.tflite")  # as exported: loads
+    (mixed / "model_float32.tflite").write_bytes(
+        (root / "out" / "model_dynamic_range.tflite").read_bytes())  # another model's file
+    with pytest.raises(ArtifactMismatch, match="mixes files of two exports"):
+        load_model(mixed / "model_float32.tflite")
+
+
+def test_export_never_replaces_a_folder_of_the_users_files(exported, tmp_path):
+    from fer_keras.export import export
+
+    root, _ = exported
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"holds files an export does not write \(notes.txt\)"):
+        export(root / "run", mine, val_limit=20, latency_repeats=1, log=lambda *a: None)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

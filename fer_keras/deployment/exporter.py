@@ -15,6 +15,7 @@ import numpy as np
 from fer_keras.deployment.checks import (
     compare, latency_ms, log_entry, passed, predict_batched, tflite_entry,
 )
+from fer_keras.deployment.export_set import digests, staging
 from fer_keras.deployment.tflite_convert import TFLITE_FILES, TFLITE_MODES
 
 FORMATS = ("saved_model",) + TFLITE_MODES
@@ -59,20 +60,26 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
     """
     from fer_keras.deployment.saved_model import write_saved_model
 
-    job = _Job(model_path, output, dataset, data_dir, val_limit, latency_repeats, log)
-    write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
-    for fmt in formats:
-        t0 = time.time()
-        if fmt == "onnx":
-            entry = job.onnx_entry()
-        else:
-            entry = job.saved_model_entry() if fmt == "saved_model" else job.tflite_entry(
-                fmt, calibration_size)
-        entry["export_s"] = round(time.time() - t0, 1)
-        entry["passed"] = passed(fmt, entry, float_tolerance, min_agreement)
-        job.report["formats"][fmt] = entry
-        log_entry(log, fmt, entry)
-    return job.finish()
+    artifact = _keras_artifact(model_path)
+    if "onnx" in formats:
+        from fer_keras.inference.onnx_model import require_onnx
+
+        require_onnx()  # before the data is loaded and timed
+    with staging(output) as stage:  # written whole into `output`, or not at all
+        job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log)
+        write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
+        for fmt in formats:
+            t0 = time.time()
+            if fmt == "onnx":
+                entry = job.onnx_entry()
+            else:
+                entry = job.saved_model_entry() if fmt == "saved_model" else job.tflite_entry(
+                    fmt, calibration_size)
+            entry["export_s"] = round(time.time() - t0, 1)
+            entry["passed"] = passed(fmt, entry, float_tolerance, min_agreement)
+            job.report["formats"][fmt] = entry
+            log_entry(log, fmt, entry)
+        return job.finish()
 
 
 def _keras_artifact(model_path):
@@ -89,23 +96,14 @@ def _keras_artifact(model_path):
                      f"run folder); this is a {kind} model, which holds no Keras model{hint}")
 
 
-def _output_folder(output):
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise ValueError(f"--output {output} is a file, not a folder")
-    output.mkdir(parents=True, exist_ok=True)
-    return output
-
-
 class _Job:
     """One export: the loaded model, its validation images and the report being filled."""
 
-    def __init__(self, model_path, output, dataset, data_dir, val_limit, repeats, log):
+    def __init__(self, artifact, output, dataset, data_dir, val_limit, repeats, log):
         from fer_keras.inference.loading import artifact_info, load_model
         from fer_keras.inference.tflite import interpreter_class
 
-        artifact = _keras_artifact(model_path)
-        self.output = _output_folder(output)
+        self.output = Path(output)
         self.loaded = load_model(artifact)
         self.model, self.artifact, self.repeats, self.log = (
             self.loaded.keras_model, artifact, repeats, log)
@@ -189,7 +187,9 @@ class _Job:
                       "input_shape": list(self.loaded.input_shape),
                       "crop_scale": crop_scale_for(self.dataset), "source": str(self.artifact),
                       "model": self.model.name,
-                      "formats": {k: v["file"] for k, v in report["formats"].items()}}
+                      "formats": {k: v["file"] for k, v in report["formats"].items()},
+                      "digests": digests(self.output, [v["file"].rstrip("/")
+                                                       for v in report["formats"].values()])}
         (self.output / INFO_FILE).write_text(json.dumps(model_info, indent=2) + "\n")
         (self.output / "export_report.json").write_text(json.dumps(report, indent=2) + "\n")
         return report

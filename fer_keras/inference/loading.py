@@ -200,6 +200,9 @@ def load_model(path, format=None, fold=None, num_threads=None, trust_saved_model
     """
     artifact, kind = resolve_artifact(path, format, fold)
     info = artifact_info(artifact)
+    from fer_keras.inference.digests import check_digests
+
+    check_digests(artifact, pretrained.read_json(Path(artifact).parent / INFO_FILE))
     keras_model, embedded = None, None
     if kind == "keras":
         predict, input_shape, keras_model = _load_keras(artifact)

@@ -14,13 +14,18 @@ ONNX_FILE = "model.onnx"
 _INSTALL = "pip install 'fer_keras[onnx]' (tf2onnx, onnx, onnxruntime)"
 
 
-def export_onnx(model, path):
-    """Writes `model` (a built Keras model, TensorFlow backend) to the ONNX file `path`."""
+def require_onnx():
+    """Raises ImportError (with the install line) unless ONNX export can run here."""
     try:
         import onnx  # noqa: F401
         import tf2onnx  # noqa: F401
     except ImportError:
         raise ImportError(f"ONNX export needs tf2onnx and onnx: {_INSTALL}") from None
+
+
+def export_onnx(model, path):
+    """Writes `model` (a built Keras model, TensorFlow backend) to the ONNX file `path`."""
+    require_onnx()
     # Keras exports only models that were called once (a loaded model was not).
     model(np.zeros((1, *model.inputs[0].shape[1:]), np.float32), training=False)
     model.export(str(path), format="onnx", verbose=False)
