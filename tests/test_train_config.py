@@ -165,3 +165,17 @@ def test_fer_keras_train_is_the_module_whatever_the_import_order():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("field,value", [("learning_rate", float("inf")),
+                                         ("learning_rate", float("nan")),
+                                         ("weight_decay", float("nan")),
+                                         ("weight_decay", float("inf"))])
+def test_rates_must_be_finite(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+        resolve_config("synthetic", "i_mobilenetv2", **{field: value})
+
+
+def test_every_boolean_field_is_checked():
+    with pytest.raises(ValueError, match="accept_data_change must be True or False, got 'yes'"):
+        resolve_config("synthetic", "i_mobilenetv2", accept_data_change="yes")

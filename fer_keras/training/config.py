@@ -13,6 +13,7 @@ declaration here. Allowed values live once: the tuples below, `fer_keras.data.DA
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 from fer_keras.presets import PRESET_FIELDS, get_preset
@@ -165,6 +166,9 @@ class TrainConfig:
     preset: str = _field("", "the preset the values started from", cli=False)
     overridden: tuple = _field((), "the fields set by the user rather than the preset",
                                cli=False, bookkeeping=True)
+    accept_data_change: bool = _field(False, "resume a run although its data changed since it "
+                                      "stopped (recorded in metrics.json); otherwise refused",
+                                      bookkeeping=True)
     extend: bool = _field(False, "let a larger --epochs continue the finished or stopped run in "
                           "--output (recorded in metrics.json; training/resume_rules.py); "
                           "otherwise a run folder keeps its epochs", bookkeeping=True)
@@ -183,12 +187,14 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a finite number > 0, got "
+                             f"{self.learning_rate!r}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {self.momentum!r}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got "
+                             f"{self.weight_decay!r}")
         if self.lr_decay_epochs < 0 or not 0 < self.lr_decay_factor <= 1:
             raise ValueError("lr_decay_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
                              f"{self.lr_decay_epochs!r}, {self.lr_decay_factor!r}")
@@ -221,13 +227,9 @@ class TrainConfig:
                     self.num_processes or self.process_id + 1)):
             raise ValueError(f"process_id must lie in [0, num_processes), got "
                              f"{self.process_id!r} with num_processes {self.num_processes!r}")
-        if not isinstance(self.scale_lr, bool):
-            raise ValueError(f"scale_lr must be True or False, got {self.scale_lr!r}")
-        if not isinstance(self.extend, bool):
-            raise ValueError(f"extend must be True or False, got {self.extend!r}")
-        if not isinstance(self.test_each_epoch, bool):
-            raise ValueError(f"test_each_epoch must be True or False, got "
-                             f"{self.test_each_epoch!r}")
+        for f in dataclasses.fields(self):
+            if f.type in (bool, "bool") and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name} must be True or False, got {getattr(self, f.name)!r}")
         from fer_keras.models.kwargs import check_model_kwargs
 
         check_model_kwargs(self.model, self.model_kwargs)

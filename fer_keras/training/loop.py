@@ -257,7 +257,8 @@ def _starting_state(config, ds, split, fold_dir, saved, model, trainer, steps, v
     distribution.note_resume(state, distribution.plan(config))
     if state["epochs_done"] < config.epochs:
         resume_rules.start_training(fold_dir, state, config,
-                                    [] if saved is None else saved["changes"])
+                                    [] if saved is None else saved["changes"],
+                                    resume_rules.data_summary(ds))
         recover.note_session(state, describe_hardware()["summary"])
     return state, best_weights
 

@@ -130,13 +130,60 @@ def _change(field, old, new, state, reason):
             "reason": reason}
 
 
-def start_training(fold_dir, state, config, changes):
+def data_summary(ds):
+    """What a fold records of its data, to compare on resume: fingerprint, size, class counts."""
+    import numpy as np
+
+    counts = np.bincount(np.asarray(ds.labels), minlength=len(ds.class_names))
+    return {"fingerprint": ds.fingerprint(), "num_examples": int(len(ds.labels)),
+            "class_counts": {n: int(c) for n, c in zip(ds.class_names, counts)}}
+
+
+def check_data(state, data, config, fold_dir):
+    """Refuses to resume a fold on other data than it was trained on (`data`: `data_summary`).
+
+    The fold's checkpoint state records the data it started on; a different fingerprint (files
+    added, removed, relabelled or edited under the same --data-dir) is refused with what changed,
+    unless `config.accept_data_change`, which records the change in metrics.json's
+    `resume_changes`. A checkpoint of an older version (no record) starts recording now.
+    """
+    saved = state.get("data")
+    if saved is not None and saved["fingerprint"] != data["fingerprint"]:
+        what = _data_difference(saved, data)
+        if not config.accept_data_change:
+            raise ValueError(
+                f"{fold_dir} was trained on other data than {config.data_dir or config.dataset} "
+                f"holds now ({what}; fingerprint {saved['fingerprint']} -> "
+                f"{data['fingerprint']}). Resuming would train one run on two datasets: restore "
+                "the data, choose another --output, or pass --accept-data-change to continue on "
+                "the new data (recorded in metrics.json)")
+        state.setdefault("resume_changes", []).append(_change(
+            "data", saved["fingerprint"], data["fingerprint"], state,
+            f"the data changed ({what}); accepted with --accept-data-change"))
+    state["data"] = data
+
+
+def _data_difference(old, new):
+    parts = []
+    if old["num_examples"] != new["num_examples"]:
+        parts.append(f"{old['num_examples']} images before, {new['num_examples']} now")
+    changed = [f"{k} {old['class_counts'].get(k, 0)} -> {v}"
+               for k, v in new["class_counts"].items() if old["class_counts"].get(k, 0) != v]
+    if changed:
+        parts.append("class counts " + ", ".join(changed[:7]))
+    return "; ".join(parts) or "the same counts, other images or labels"
+
+
+def start_training(fold_dir, state, config, changes, data=None):
     """Called when a fold is about to train: the run is no longer complete.
 
-    Removes the fold's metrics.json, the run's summary files and the divergence marker, and
-    records `changes` and the configured epochs in `state` (saved with the next checkpoint).
+    Checks that the data is the data the fold was trained on (`check_data`, when `data` is
+    given), removes the fold's metrics.json, the run's summary files and the divergence marker,
+    and records `changes` and the configured epochs in `state` (saved with the next checkpoint).
     """
     fold_dir = Path(fold_dir)
+    if data is not None:
+        check_data(state, data, config, fold_dir)
     for path in (fold_dir / "metrics.json", fold_dir / DIVERGED_NAME,
                  *(fold_dir.parent / name for name in SUMMARY_NAMES)):
         artifacts.remove(path)

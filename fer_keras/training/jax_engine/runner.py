@@ -120,7 +120,8 @@ def _start_member(template, member, initial, verbose):
     if member.state["epochs_done"] < config.epochs:
         # The learning rate needs no restoring here: each epoch's rate comes from the
         # configuration (`scheduled_learning_rate`), a post-divergence change included.
-        resume_rules.start_training(member.fold_dir, member.state, config, changes)
+        resume_rules.start_training(member.fold_dir, member.state, config, changes,
+                                    resume_rules.data_summary(ds))
         recover.note_session(member.state, describe_hardware()["summary"])
     _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
                   f"{len(split.test)} test examples; device engine")
