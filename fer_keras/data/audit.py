@@ -5,6 +5,15 @@ import numpy as np
 from fer_keras.data.dataset import Split, split_dataset
 
 
+def empty_class_notes(ds):
+    """A warning line when some of the dataset's classes have no images (else [])."""
+    empty = [k for k, v in ds.class_counts().items() if not v]
+    if not empty:
+        return []
+    return [f"WARNING: no images of {len(empty)} of {ds.num_classes} classes "
+            f"({', '.join(empty)}): a model trained on this data never sees them"]
+
+
 def _hashes(ds):
     """Per-image digests, memoised on the dataset object for as long as its images array stays."""
     cached = getattr(ds, "_hash_cache", None)
@@ -84,7 +93,7 @@ def fold_summary(ds, split):
 def summarize(ds, splits):
     """The JSON-able summary printed by `python -m fer_keras.data`."""
     base = ds
-    notes = []
+    notes = empty_class_notes(ds)
     for s in splits:
         notes += [n for n in s.notes if n not in notes]
     meta = ds.meta

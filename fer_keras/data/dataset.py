@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import warnings
 
 import numpy as np
 
@@ -19,6 +20,43 @@ class DataError(ValueError):
 
 class LeakageWarning(UserWarning):
     """Issued by the paper protocols, which let related images reach both train and test."""
+
+
+def as_uint8_images(images):
+    """`images` as uint8, converted by a stated rule instead of numpy's wrapping cast.
+
+    uint8 stays as it is; other integers must lie in 0..255; floats must be finite and lie in
+    0..1 (scaled by 255, with a warning) or 0..255 (rounded). Anything else (NaN, inf, negative,
+    above 255, 16-bit ranges) is refused with the offending range named: a silent cast would make
+    0..1 floats all 0 and wrap 1000 to 232.
+
+    Raises:
+        ValueError: values no rule covers.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    if images.size == 0:
+        return images.astype(np.uint8)
+    if images.dtype.kind in "iu":
+        lo, hi = int(images.min()), int(images.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(f"integer images must lie in 0..255, got {lo}..{hi} "
+                             f"({images.dtype}); rescale them to 8 bits first")
+        return images.astype(np.uint8)
+    if images.dtype.kind != "f":
+        raise ValueError(f"images must be numbers, got dtype {images.dtype}")
+    if not np.isfinite(images).all():
+        raise ValueError(f"images hold {int((~np.isfinite(images)).sum())} NaN or infinite "
+                         "values; fix or drop those images")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0 or hi > 255:
+        raise ValueError(f"float images must lie in 0..1 or 0..255, got {lo:g}..{hi:g}")
+    if hi <= 1.0:
+        warnings.warn(f"float images in {lo:g}..{hi:g} read as 0..1 and scaled by 255",
+                      stacklevel=3)
+        images = images * 255.0
+    return np.rint(images).astype(np.uint8)
 
 
 @dataclasses.dataclass
@@ -51,7 +89,7 @@ class FERDataset:
     meta: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        self.images = np.asarray(self.images, dtype=np.uint8)
+        self.images = as_uint8_images(self.images)
         if self.images.ndim == 3:
             self.images = self.images[..., None]
         if self.images.ndim != 4:

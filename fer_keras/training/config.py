@@ -166,6 +166,9 @@ class TrainConfig:
     preset: str = _field("", "the preset the values started from", cli=False)
     overridden: tuple = _field((), "the fields set by the user rather than the preset",
                                cli=False, bookkeeping=True)
+    allow_empty_classes: bool = _field(False, "train although some classes have no images "
+                                       "(recorded in metrics.json); otherwise refused",
+                                       bookkeeping=True)
     accept_data_change: bool = _field(False, "resume a run although its data changed since it "
                                       "stopped (recorded in metrics.json); otherwise refused",
                                       bookkeeping=True)

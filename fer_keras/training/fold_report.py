@@ -87,6 +87,9 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                **distribution.metrics_entry(state, distribution.plan(config))}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])
+    from fer_keras.data.audit import empty_class_notes
+
+    metrics.setdefault("notes", []).extend(empty_class_notes(ds))
     recovered = recover.recovery_note(state)
     if recovered:
         metrics.setdefault("notes", []).append(recovered)

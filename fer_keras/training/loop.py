@@ -97,6 +97,7 @@ def _train_locked(config, run_dir, verbose, claim):
          f"backend {keras.backend.backend()}, run folder {run_dir}")
     artifacts.git_revision()  # cached now: metrics.json names the code this run started with
     ds = load_dataset(config.dataset, config.data_dir, **config.dataset_options)
+    _check_classes(ds, config)
     splits = make_splits(ds, config.protocol, seed=config.split_seed, **config.protocol_options)
     protocol = splits[0].protocol
     folds = list(range(len(splits))) if config.folds is None else list(config.folds)
@@ -124,6 +125,16 @@ def _train_locked(config, run_dir, verbose, claim):
                 tmp.write_text(table + "\n")
         _log(verbose, table)
     return TrainResult(run_dir, results, summary)
+
+
+def _check_classes(ds, config):
+    """Refuses data with classes that have no images, unless `config.allow_empty_classes`."""
+    from fer_keras.data.audit import empty_class_notes
+
+    notes = empty_class_notes(ds)
+    if notes and not config.allow_empty_classes:
+        raise ValueError(f"{config.data_dir or config.dataset}: {notes[0].split(': ', 1)[1]}; "
+                         "pass --allow-empty-classes to train anyway (metrics.json records it)")
 
 
 def _train_folds(config, ds, splits, folds, run_dir, verbose, deadline):
