@@ -126,9 +126,41 @@ def test_a_packed_compression_bomb_is_refused_before_it_fills_memory(tmp_path, m
 
     from fer_keras.data import DataError, packed
 
-    monkeypatch.setattr(packed, "MAX_UNPACKED_BYTES", 10_000_000)  # the real cap is 4 GiB
+    monkeypatch.setattr(packed, "MAX_UNPACKED_BYTES", 10_000_000)  # the real cap: 768 MiB
     bomb = tmp_path / "bomb.npz.xz"
     bomb.write_bytes(lzma.compress(b"\0" * 50_000_000))  # 7 kB that unpack to 50 MB
     assert bomb.stat().st_size < 20_000
     with pytest.raises(DataError, match="more than 10000000 bytes.*compression bomb"):
         packed.load_packed(bomb)
+
+
+def _xz_bomb(path, gigabytes):
+    """An .npz.xz of `gigabytes` GB of zeros, written in chunks (a few hundred kB on disk)."""
+    import lzma
+
+    compressor, zeros = lzma.LZMACompressor(preset=0), bytes(64 * 1024 ** 2)
+    with open(path, "wb") as f:
+        for _ in range(gigabytes * 16):
+            f.write(compressor.compress(zeros))
+        f.write(compressor.flush())
+    return path
+
+
+def test_a_multi_gigabyte_bomb_is_refused_within_a_gigabyte(tmp_path):
+    import subprocess
+    import sys
+
+    bomb = _xz_bomb(tmp_path / "bomb.npz.xz", 3)  # 3 GB unpacked
+    assert bomb.stat().st_size < 2_000_000
+    script = ("import resource, sys\n"
+              "from fer_keras.data import DataError, packed\n"
+              "try:\n"
+              f"    packed.load_packed({str(bomb)!r})\n"
+              "except DataError as err:\n"
+              "    print('refused:', err)\n"
+              "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600).stdout
+    assert "refused:" in out and "compression bomb" in out, out
+    peak_gb = int(out.split("peak_kb")[1]) / 1024 ** 2
+    assert peak_gb < 1.0, f"peak memory {peak_gb:.2f} GB"

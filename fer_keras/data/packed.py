@@ -28,21 +28,32 @@ SUFFIXES = (".npz.xz", ".npz")
 _OPTIONAL = ("subjects", "sequences", "usage", "boxes", "paths")
 FORMAT_VERSION = 1
 # A pack is decompressed into memory; a few kB of xz or zip can expand to any size (a compression
-# bomb), so the unpacked size is capped: FER2013 unpacks to about 80 MB.
-MAX_UNPACKED_BYTES = 4 * 1024 ** 3
+# bomb), so the unpacked size is capped: FER2013 unpacks to about 80 MB. A larger dataset is packed
+# uncompressed (.npz) or read with FER_KERAS_MAX_UNPACKED_BYTES raised.
+MAX_UNPACKED_BYTES = int(os.environ.get("FER_KERAS_MAX_UNPACKED_BYTES", 768 * 1024 ** 2))
+_CHUNK = 16 * 1024 ** 2
 
 
-def _unpack_capped(data, path):
-    """xz-decompresses `data`, refusing more than MAX_UNPACKED_BYTES of output."""
-    decompressor = lzma.LZMADecompressor()
-    out = decompressor.decompress(data, max_length=MAX_UNPACKED_BYTES + 1)
-    if len(out) <= MAX_UNPACKED_BYTES and not decompressor.eof:
-        raise EOFError("compressed data ended before the end-of-stream marker")
-    if len(out) > MAX_UNPACKED_BYTES:
-        raise DataError(f"unpacks to more than {MAX_UNPACKED_BYTES} bytes (the limit, "
-                        "fer_keras.data.packed.MAX_UNPACKED_BYTES): refused as a possible "
-                        "compression bomb", path=path)
-    return out
+def _unpack_capped(stream, path, budget=None):
+    """xz-decompresses the file object `stream` chunk by chunk into one buffer, refusing as soon
+    as the output passes `budget` bytes (default MAX_UNPACKED_BYTES): memory stays within the
+    budget plus one chunk whatever the file claims."""
+    budget = MAX_UNPACKED_BYTES if budget is None else budget
+    decompressor, chunks, size = lzma.LZMADecompressor(), [], 0
+    while not decompressor.eof:
+        if decompressor.needs_input:
+            data = stream.read(_CHUNK)
+            if not data:
+                raise EOFError("compressed data ended before the end-of-stream marker")
+        else:
+            data = b""
+        chunks.append(decompressor.decompress(data, max_length=_CHUNK))
+        size += len(chunks[-1])
+        if size > budget:
+            raise DataError(f"unpacks to more than {budget} bytes (the limit, "
+                            "FER_KERAS_MAX_UNPACKED_BYTES): refused as a possible compression "
+                            "bomb", path=path)
+    return b"".join(chunks)
 
 
 def is_packed(path):
@@ -93,9 +104,11 @@ def load_packed(path, name=None):
     if not path.is_file():
         raise DataError("packed dataset file not found", path=path)
     try:
-        data = path.read_bytes()
         if path.name.endswith(".xz"):
-            data = _unpack_capped(data, path)
+            with open(path, "rb") as stream:
+                data = _unpack_capped(stream, path)
+        else:
+            data = path.read_bytes()
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if sum(info.file_size for info in z.zip.infolist()) > MAX_UNPACKED_BYTES:
                 raise DataError(f"its arrays declare more than {MAX_UNPACKED_BYTES} bytes: "
