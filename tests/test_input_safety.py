@@ -126,7 +126,7 @@ def test_a_packed_compression_bomb_is_refused_before_it_fills_memory(tmp_path, m
 
     from fer_keras.data import DataError, packed
 
-    monkeypatch.setattr(packed, "MAX_UNPACKED_BYTES", 10_000_000)  # the real cap: 768 MiB
+    monkeypatch.setattr(packed, "MAX_UNPACKED_BYTES", 10_000_000)  # the real cap: 512 MiB
     bomb = tmp_path / "bomb.npz.xz"
     bomb.write_bytes(lzma.compress(b"\0" * 50_000_000))  # 7 kB that unpack to 50 MB
     assert bomb.stat().st_size < 20_000

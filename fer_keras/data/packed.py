@@ -30,7 +30,7 @@ FORMAT_VERSION = 1
 # A pack is decompressed into memory; a few kB of xz or zip can expand to any size (a compression
 # bomb), so the unpacked size is capped: FER2013 unpacks to about 80 MB. A larger dataset is packed
 # uncompressed (.npz) or read with FER_KERAS_MAX_UNPACKED_BYTES raised.
-MAX_UNPACKED_BYTES = int(os.environ.get("FER_KERAS_MAX_UNPACKED_BYTES", 768 * 1024 ** 2))
+MAX_UNPACKED_BYTES = int(os.environ.get("FER_KERAS_MAX_UNPACKED_BYTES", 512 * 1024 ** 2))
 _CHUNK = 16 * 1024 ** 2
 
 
