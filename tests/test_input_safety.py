@@ -4,9 +4,9 @@ untrusted SavedModels and models whose classes are not the dataset's. Each case 
 test, and each must end in a clear message and exit code, never a traceback or a wrong figure.
 """
 
-import os
 import io
 import json
+import os
 import struct
 import zlib
 
