@@ -219,6 +219,45 @@ def maybe_publish(entry, fold_dir, models_dir="saved_models", log=print):
     return True
 
 
+def _history_rows(fold_dir):
+    import csv
+
+    path = Path(fold_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def report_section(entries):
+    """docs/reproduction.md's "The campaign" table: each queued fold's epochs, hours trained
+    (the sum of its epochs' times, whatever machine ran them) and the best selection-split
+    accuracy so far, read from its history.csv and metrics.json."""
+    lines = ["## The campaign", "",
+             "`python -m fer_keras.reproduce campaign --until HH:MM` trains the queue in "
+             "`studies/campaign.toml` in order, one fold at a time at the lowest priority, in the "
+             "background of every working session (module `fer_keras.reproduce.campaign`). A "
+             "fold stopped by the session's end resumes next session from `carry.keras`, its "
+             "best-epoch model, with a fresh optimizer (`train --recover-from`). Hours are the "
+             "sum of the epochs' times in history.csv (2-core CPU unless the run's hardware "
+             "column in the tables above says otherwise).", "",
+             "| run | fold | epochs | hours trained | best validation accuracy (epoch) | state |",
+             "|---|---|---:|---:|---:|---|"]
+    for entry in entries:
+        config = entry.config()
+        for fold_dir in fold_dirs(entry, config):
+            rows = _history_rows(fold_dir)
+            done, total = fold_progress(fold_dir, config.epochs)
+            hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
+            best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
+            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({int(best['epoch']) + 1})"
+                         if best else "-")
+            state = "done" if done >= total else ("waiting" if not done else "in progress")
+            lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
+                         f"{best_text} | {state} |")
+    return "\n".join(lines) + "\n"
+
+
 def _write_state(**values):
     STATE.parent.mkdir(parents=True, exist_ok=True)
     STATE.write_text(json.dumps(values))
@@ -322,5 +361,5 @@ def main(args):
     return 1 if result["failed"] else 0
 
 
-__all__ = ["CARRY", "Entry", "QUEUE", "carry_over", "deadline_from", "fold_command",
+__all__ = ["CARRY", "Entry", "QUEUE", "carry_over", "report_section", "deadline_from", "fold_command",
            "maybe_publish", "read_queue", "run_campaign", "selection_accuracy", "status_lines"]

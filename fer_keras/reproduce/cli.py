@@ -94,6 +94,8 @@ def write_report(args):
     text = intro(args.study)
     for study in args.study:
         text += f"## Runs in `{study}`\n\n" + report([study]) + "\n"
+    if Path(campaign.QUEUE).is_file():
+        text += "\n" + campaign.report_section(campaign.read_queue(campaign.QUEUE))
     if args.output and args.figures:
         folder = Path(args.output).parent / "figures"
         text += "\n" + "\n".join(against_paper_figures(args.study, folder)

@@ -54,8 +54,15 @@ def run_metadata(config, ds, split, model):
         "config": config.to_dict(), "data_fingerprint": ds.fingerprint(),
         "protocol_notes": list(split.notes), "package_version": fer_keras.__version__,
         "hardware": describe_hardware(),
+        "dtype_policy": _dtype_policy(),  # the policy of the session that finished the fold
         "git_revision": artifacts.git_revision(),
     }
+
+
+def _dtype_policy():
+    import keras
+
+    return keras.config.dtype_policy().name
 
 
 def evaluation_split(split):
