@@ -133,3 +133,18 @@ def test_a_campaign_trains_publishes_and_reports(tmp_path, monkeypatch):
     assert logs[-1] == "the queue is done"
     assert not (tmp_path / campaign.STATE).exists()
     shutil.rmtree(tmp_path / "studies")
+
+
+def test_the_card_names_the_recipe_that_made_the_model():
+    from fer_keras.reproduce.cards import _recipe
+    from fer_keras.training.config import resolve_config
+
+    config = resolve_config("fer2013", "i_mobilenetv2", lr_decay_epochs=0, epochs=50).to_dict()
+    m = {"model": "i_mobilenetv2", "dataset": "fer2013", "epochs_trained": 50, "config": config}
+    # 50 constant epochs are the preset's first 50 (its decay starts after epoch 80)
+    assert _recipe(m).startswith("the paper's recipe")
+    m["epochs_trained"] = 90
+    assert _recipe(m).startswith("product recipe, not the paper's row: learning rate constant")
+    m["config"] = {**config, "init": "saved_models/x", "lr_schedule": "cosine", "epochs": 16}
+    assert "fine-tuned from `saved_models/x`, learning rate cosine from 0.01 to 0 over 16" in (
+        _recipe(m))

@@ -96,6 +96,7 @@ embedded), `metrics.json` and `history.csv` of the training run. This card is ge
 | protocol | `{m['protocol']}` fold {m['fold']} (split seed {m['split_seed']}): {' '.join(m['protocol_notes'])} |
 | preprocessing | 48 x 48 grey face crop (dataset crops as distributed; the predictor's Haar-cascade crop is documented in docs/deployment.md), repeated to 3 channels; raw 0-255 pixels in, scaled to [-1, 1] inside the model |
 | training | {epochs}, {_selected(m)}, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
+| recipe | {_recipe(m)} |
 | accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
 | recall per class (%) | {recall} |
 | validation accuracy | {_validation(m)} |{notes}
@@ -113,6 +114,45 @@ The papers report more (see docs/reproduction.md): this model was trained for {e
 """
 
 
+
+
+def _schedule(c):
+    if c.get("lr_schedule") == "cosine":
+        return f"cosine from {c['learning_rate']} to 0 over {c['epochs']} epochs"
+    if not c.get("lr_decay_epochs") or c.get("lr_decay_factor", 1.0) == 1.0:
+        return f"constant {c['learning_rate']}"
+    start = c.get("lr_decay_start") or 0
+    return (f"{c['learning_rate']} x{c['lr_decay_factor']} every {c['lr_decay_epochs']} epochs"
+            + (f" after epoch {start}" if start else ""))
+
+
+def _recipe(m):
+    """Which recipe made the model: the paper's (its preset's learning rate for every epoch it
+    trained, from scratch or continued) or a separately named product recipe (another schedule,
+    or fine-tuned from another model)."""
+    import dataclasses
+
+    from fer_keras.presets import get_preset
+    from fer_keras.training.config import TrainConfig
+    from fer_keras.training.schedule import SCHEDULE_FIELDS, same_rates
+
+    c = m["config"]
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    trained = TrainConfig(**{k: v for k, v in c.items() if k in known})
+    try:
+        preset = get_preset(m["model"], m["dataset"]).values
+    except (KeyError, ValueError):
+        preset = {}
+    paper_config = dataclasses.replace(trained, **{k: preset[k] for k in (
+        *SCHEDULE_FIELDS, "learning_rate", "epochs") if k in preset})
+    schedule = f"learning rate {_schedule(c)}"
+    if c.get("init"):
+        return (f"product recipe, not the paper's row: fine-tuned from `{c['init']}`, "
+                f"{schedule}")
+    if not same_rates(trained, paper_config, int(m.get("epochs_trained") or trained.epochs)):
+        return f"product recipe, not the paper's row: {schedule}"
+    return (f"the paper's recipe (its preset's learning rate for each of the "
+            f"{m.get('epochs_trained')} epochs trained): {schedule}")
 
 
 def _selected(m):
