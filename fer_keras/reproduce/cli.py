@@ -68,6 +68,8 @@ def build_parser():
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")
     g.add_argument("--readme", help="also rewrite the generated results block of this README")
+    g.add_argument("--campaign", metavar="QUEUE", help="also list the campaign queue's runs "
+                   "with their epochs and hours (e.g. studies/campaign.toml)")
     g.add_argument("--figures", action="store_true",
                    help="also draw each table against the paper, the confusion matrices and "
                         "the accuracy curves into OUTPUT's folder/figures/ and show them")
@@ -94,8 +96,8 @@ def write_report(args):
     text = intro(args.study)
     for study in args.study:
         text += f"## Runs in `{study}`\n\n" + report([study]) + "\n"
-    if Path(campaign.QUEUE).is_file():
-        text += "\n" + campaign.report_section(campaign.read_queue(campaign.QUEUE))
+    if args.campaign:
+        text += "\n" + campaign.report_section(campaign.read_queue(args.campaign))
     if args.output and args.figures:
         folder = Path(args.output).parent / "figures"
         text += "\n" + "\n".join(against_paper_figures(args.study, folder)
