@@ -69,3 +69,18 @@ def test_clear_errors(setup, tmp_path):
     assert code == 2 and "no published model 'no_such_model'" in err
     code, _, err = run(["7", "--model", str(setup / "run")])  # no webcam 7 here
     assert code == 1 and "cannot open or read the webcam" in err
+
+
+def test_a_truncated_video_says_it_ended_early(setup, tmp_path):
+    writer = cv2.VideoWriter(str(tmp_path / "full.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5,
+                             (320, 320))
+    for _ in range(8):
+        writer.write(cv2.cvtColor(draw_face(320), cv2.COLOR_GRAY2BGR))
+    writer.release()
+    data = (tmp_path / "full.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])
+    code, rows, err = run([str(tmp_path / "cut.avi"), "--model", str(setup / "run")])
+    assert code == 1 and "ended early" in err and "of the 8 frames its header declares" in err
+    assert 0 < len({r["frame"] for r in rows}) < 8
+    code, rows, err = run([str(tmp_path / "full.avi"), "--model", str(setup / "run")])
+    assert code == 0 and "ended early" not in err and len({r["frame"] for r in rows}) == 8

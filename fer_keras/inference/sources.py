@@ -133,7 +133,9 @@ def check_options(options):
 
 
 def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
-    """Predicts the frames of a video file or a webcam index; False when it cannot be opened."""
+    """Predicts the frames of a video file or a webcam index; False when it cannot be opened or
+    a file ends before the frame count its header declares (a truncated or damaged file: the
+    records are partial, and stderr says how many frames were read)."""
     import cv2
 
     cap = cv2.VideoCapture(source)
@@ -148,6 +150,8 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
     writer, index, no_face = None, 0, []
     tracker = FaceTracker(options.smooth) if options.smooth else None
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    expected = 0 if isinstance(source, int) else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    stopped = False
     try:
         while ok:
             if index % options.every == 0:
@@ -169,6 +173,7 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                     writer.write(annotate(frame, records, options.heatmap))
             index += 1
             if options.max_frames and index >= options.max_frames:
+                stopped = True
                 break
             ok, frame = cap.read()
     finally:
@@ -179,4 +184,9 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
         shown = ", ".join(map(str, no_face[:10])) + (" ..." if len(no_face) > 10 else "")
         err.write(f"{source}: no face found in {len(no_face)} of "
                   f"{len(range(0, index, options.every))} frames read (frames {shown})\n")
+    if not stopped and 0 < index < expected:
+        err.write(f"error: {source}: the video ended early: {index} of the {expected} frames "
+                  "its header declares were read (a truncated or damaged file); the records "
+                  "above cover those frames only\n")
+        return False
     return True
