@@ -51,7 +51,11 @@ def load_dataset(name, data_dir=None, **options):
     """
     loader = dataset_loader(name)
     check_options(options, loader, f"dataset {name!r}", skip=("data_dir",))
-    if name == "synthetic":
+    if name == "synthetic" and data_dir is not None and not is_packed(data_dir):
+        raise DataError(f"dataset 'synthetic' is generated and reads no data folder (got "
+                        f"data_dir {str(data_dir)!r}); drop --data-dir, or name the dataset "
+                        "that folder holds")
+    if name == "synthetic" and data_dir is None:
         return loader(**options)
     if data_dir is not None and is_packed(data_dir):
         return load_packed(data_dir, name=None if name == "imagefolder" else name)

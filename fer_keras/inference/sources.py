@@ -35,6 +35,9 @@ def expand_inputs(inputs):
                        for p in files)
         elif path.is_file():
             out.append(("video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image", path))
+        elif path.exists():
+            out.append(("missing", f"{path}: not a regular file or folder (a FIFO, device or "
+                                   "socket); give an image, a video or a folder"))
         else:
             out.append(("missing", f"{path}: no such file or folder"))
     return out
@@ -120,8 +123,8 @@ def _annotation_target(options, path):
 
 def check_options(options):
     """The message for a bad option value of `predict`, or None."""
-    for name in ("every", "max_faces", "max_frames", "smooth"):
-        value = getattr(options, name)
+    for name in ("every", "max_faces", "max_frames", "smooth", "min_face"):
+        value = getattr(options, name, None)
         if value is not None and value < 1:
             return f"--{name.replace('_', '-')} must be >= 1, got {value}"
     if options.crop_scale is not None and not 0 < options.crop_scale < float("inf"):

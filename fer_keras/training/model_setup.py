@@ -7,20 +7,18 @@ engine trains the same model with the same loss and optimizer.
 import numpy as np
 
 from fer_keras.training import distribution, tf_fit
-from fer_keras.training.weights import find_model_file, transfer_weights
+from fer_keras.training.weights import load_source_model, transfer_weights
 
 
 def build_model(config, ds):
     """The configured model for the dataset's image size and classes (weights from `init`)."""
-    import keras
-
     from fer_keras.models import create_model
 
     h, w = ds.image_shape[:2]
     model = create_model(config.model, input_shape=(h, w, config.channels),
                          num_classes=ds.num_classes, **config.model_kwargs)
     if config.init:
-        source = keras.saving.load_model(find_model_file(config.init), safe_mode=True)
+        source = load_source_model(config.init, "init")
         copied = transfer_weights(source, model)
         if not copied:
             raise ValueError(f"--init {config.init}: no layer of it matches {config.model}")

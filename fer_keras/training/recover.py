@@ -109,7 +109,7 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
     """
     import keras
 
-    from fer_keras.training.weights import find_model_file, transfer_weights
+    from fer_keras.training.weights import find_model_file, load_source_model, transfer_weights
 
     fold_dir = Path(fold_dir)
     metrics_path, history_path = fold_dir / "metrics.json", fold_dir / "history.csv"
@@ -125,9 +125,10 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
                             f"epoch {best} recorded in metrics.json")
     try:
         source_path = find_model_file(config.recover_from, "recover_from")
+        source = load_source_model(source_path, "recover_from")
     except ValueError as err:
         raise RecoveryError(str(err)) from None
-    copied = set(transfer_weights(keras.saving.load_model(source_path, safe_mode=True), model))
+    copied = set(transfer_weights(source, model))
     missing = [layer.name for layer in model.layers if layer.weights and layer.name not in copied]
     if missing:
         raise RecoveryError(f"{source_path}: layer {missing[0]!r} is missing or has other shapes; "

@@ -19,6 +19,26 @@ def find_model_file(path, option="init"):
     raise ValueError(f"{option}: no model.keras at {path}")
 
 
+def load_source_model(path, option="init"):
+    """The Keras model a run starts from (`--init`) or continues (`--recover-from`), loaded with
+    `safe_mode=True`; a truncated or corrupt file is a ValueError naming it and the option."""
+    import zipfile
+
+    import keras
+
+    import fer_keras.layers  # noqa: F401 - registers the custom layers
+
+    file = find_model_file(path, option)
+    if not zipfile.is_zipfile(file):
+        raise ValueError(f"--{option.replace('_', '-')} {file}: corrupt or truncated model file "
+                         "(not a complete .keras zip archive)")
+    try:
+        return keras.saving.load_model(file, safe_mode=True)
+    except (zipfile.BadZipFile, EOFError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"--{option.replace('_', '-')} {file}: not a loadable Keras model "
+                         f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+
+
 def transfer_weights(source, target):
     """Copies weights layer by layer (same name, same shapes); returns the names copied.
 
