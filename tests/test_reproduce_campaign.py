@@ -148,3 +148,10 @@ def test_the_card_names_the_recipe_that_made_the_model():
     m["config"] = {**config, "init": "saved_models/x", "lr_schedule": "cosine", "epochs": 16}
     assert "fine-tuned from `saved_models/x`, learning rate cosine from 0.01 to 0 over 16" in (
         _recipe(m))
+
+
+def test_the_epoch_estimate_is_the_slowest_recent_epoch(tmp_path):
+    assert campaign.epoch_seconds(tmp_path, 300.0) == 300.0
+    (tmp_path / "history.csv").write_text("epoch,val_accuracy,time_s\n0,0.1,10\n1,0.2,400\n"
+                                          "2,0.3,250\n3,0.3,260\n4,0.3,240\n")
+    assert campaign.epoch_seconds(tmp_path, 300.0) == 260.0

@@ -38,7 +38,7 @@ QUEUE = Path("studies/campaign.toml")
 STATE = Path("studies/.campaign.json")  # the running campaign's pids (git-ignored)
 CARRY = "carry.keras"
 # Seconds a `train` process needs besides its epochs (start, data loading, final artifacts).
-OVERHEAD_S = 120.0
+OVERHEAD_S = 180.0
 
 
 @dataclasses.dataclass
@@ -108,16 +108,11 @@ def fold_progress(fold_dir, epochs):
 
 
 def epoch_seconds(fold_dir, fallback):
-    """The median epoch time of the fold's history (its own machine), else `fallback`."""
-    import csv
-
-    history = Path(fold_dir) / "history.csv"
-    if history.is_file():
-        with open(history, newline="") as f:
-            times = sorted(float(r["time_s"]) for r in csv.DictReader(f) if r.get("time_s"))
-        if times:
-            return times[len(times) // 2]
-    return fallback
+    """The longest of the fold's last three epochs (this machine, as loaded now), else
+    `fallback`: a deadline must hold the slowest likely epoch, not the typical one."""
+    rows = _history_rows(fold_dir)
+    times = [float(r["time_s"]) for r in rows[-3:] if r.get("time_s")]
+    return max(times) if times else fallback
 
 
 def fold_command(entry, fold_dir, time_limit, python=sys.executable):
