@@ -211,7 +211,25 @@ def maybe_publish(entry, fold_dir, models_dir="saved_models", log=print):
             return False
         log(f"publishing {fold_dir} as {entry.publish}: {split} accuracy {acc:.4f} > {old_acc:.4f}")
     publish(fold_dir, entry.publish, models_dir)
+    package_copy(entry, Path(models_dir) / entry.publish, log)
     return True
+
+
+def package_copy(entry, published, log=print):
+    """Refreshes the package's float16 copy of a published model when the package carries one
+    (`fer_keras/pretrained/NAME`, written by scripts/package_pretrained.py, which also measures
+    its agreement with the published model)."""
+    from fer_keras.pretrained import PACKAGE_DIR
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "package_pretrained.py"
+    if not (PACKAGE_DIR / published.name).is_dir() or not script.is_file():
+        return False
+    data_dir = entry.config().data_dir
+    done = subprocess.run([sys.executable, str(script), str(published), "--data-dir",
+                           str(data_dir)], capture_output=True, text=True)
+    log(f"package copy of {published.name}: "
+        + ("refreshed" if done.returncode == 0 else f"FAILED: {done.stderr[-500:]}"))
+    return done.returncode == 0
 
 
 def _history_rows(fold_dir):
