@@ -93,7 +93,7 @@ def write_report(args):
     folder, figures) to --output or standard output."""
     if args.readme:
         print(update_readme(args.readme, args.study))
-    text = intro(args.study)
+    text = intro(args.study, args.campaign)
     for study in args.study:
         text += f"## Runs in `{study}`\n\n" + report([study]) + "\n"
     if args.campaign:
