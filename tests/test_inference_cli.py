@@ -84,3 +84,13 @@ def test_a_truncated_video_says_it_ended_early(setup, tmp_path):
     assert 0 < len({r["frame"] for r in rows}) < 8
     code, rows, err = run([str(tmp_path / "full.avi"), "--model", str(setup / "run")])
     assert code == 0 and "ended early" not in err and len({r["frame"] for r in rows}) == 8
+
+
+def test_an_annotated_copy_that_cannot_be_written_leaves_nothing_and_says_so(
+        setup, tmp_path, monkeypatch):
+    monkeypatch.setattr(cv2, "imwrite", lambda path, image: False)  # a full disk, as OpenCV says it
+    code, rows, err = run([str(setup / "photos" / "a_face.png"), "--model", str(setup / "run"),
+                           "--annotate", str(tmp_path / "out")])
+    assert code == 1 and len(rows) == 1  # the record is still written
+    assert "a_face.png: the annotated copy was not written" in err and "Traceback" not in err
+    assert list((tmp_path / "out").iterdir()) == []  # no half-written or temporary file

@@ -101,11 +101,29 @@ def predict_image(predictor, path, options, out=sys.stdout, err=sys.stderr):
         err.write(f"{path}: no face found\n")
     _emit(records, path, None, out)
     if options.annotate:
-        import cv2
-
         target = _annotation_target(options, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(target), annotate(_read_bgr(path, gray), records, options.heatmap))
+        return write_image(target, annotate(_read_bgr(path, gray), records, options.heatmap),
+                           err)
+    return True
+
+
+def write_image(target, image, err):
+    """Writes an annotated copy atomically (a temporary name, then one rename): a full or
+    read-only disk leaves no half-written file under `target` and says so in one line.
+    Returns False when it could not be written."""
+    import cv2
+
+    from fer_keras.training.artifacts import atomic_path
+
+    try:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            if not cv2.imwrite(str(tmp), image):
+                raise OSError("OpenCV could not write it (disk full, read-only or unwritable)")
+    except OSError as e:
+        err.write(f"error: {target}: the annotated copy was not written ({e}); the JSON "
+                  "records are complete\n")
+        return False
     return True
 
 
