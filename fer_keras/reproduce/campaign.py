@@ -96,15 +96,11 @@ def fold_dirs(entry, config=None):
 
 
 def fold_progress(fold_dir, epochs):
-    """(epochs trained, configured epochs) of a fold from its metrics.json or checkpoint."""
+    """(epochs trained, configured epochs) of a fold: the larger of metrics.json's count and
+    history.csv's rows (history.csv grows every epoch; metrics.json is rewritten at the end)."""
     metrics = Path(fold_dir) / "metrics.json"
-    done = 0
-    if metrics.is_file():
-        done = json.loads(metrics.read_text()).get("epochs_trained", 0)
-    history = Path(fold_dir) / "history.csv"
-    if history.is_file():
-        done = max(done, len(history.read_text().strip().splitlines()) - 1)
-    return done, epochs
+    done = json.loads(metrics.read_text()).get("epochs_trained", 0) if metrics.is_file() else 0
+    return max(done, len(_history_rows(fold_dir))), epochs
 
 
 def epoch_seconds(fold_dir, fallback):

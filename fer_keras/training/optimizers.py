@@ -17,7 +17,7 @@ learning rate changes (Light-NTWRN halves it every 50 epochs). `TorchSGD` follow
 import keras
 from keras import ops
 
-from fer_keras.training.schedule import SCHEDULES, is_constant, rate, schedule_arguments
+from fer_keras.training.schedule import SCHEDULES, rate, schedule_arguments
 
 
 @keras.saving.register_keras_serializable(package="fer_keras")
@@ -119,26 +119,29 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 def step_schedule(learning_rate, steps_per_epoch, decay_factor=1.0, decay_epochs=0, start=0):
     """lr * factor ** (max(0, epoch - start) // decay_epochs), counted in optimizer steps;
     constant (a float) when `decay_epochs` is 0 or the factor is 1 (Light-NTWRN Table 4:
-    "0.5/50")."""
+    "0.5/50").
+
+    Without a start it is Keras's staircase `ExponentialDecay`: the runs before `EpochSchedule`
+    existed trained with it, and although `EpochSchedule` gives the same rates, TensorFlow's
+    float32 training took another path with its graph (the 12-epoch synthetic demo ended at
+    75.4 % instead of >= 80 %), so their arithmetic is kept.
+    """
     if not decay_epochs or decay_factor == 1.0:
         return float(learning_rate)
+    if not start:
+        return keras.optimizers.schedules.ExponentialDecay(
+            float(learning_rate), decay_steps=int(steps_per_epoch * decay_epochs),
+            decay_rate=float(decay_factor), staircase=True)
     return EpochSchedule(learning_rate, steps_per_epoch, "step", decay_factor, decay_epochs,
                          start)
 
 
 def learning_rate_schedule(config, steps_per_epoch):
-    """A float for a constant rate; Keras's staircase `ExponentialDecay` for a step schedule
-    that decays from the first epoch (the runs before `EpochSchedule` existed trained with it:
-    the same rates, but TensorFlow's float32 training took another path with the new graph,
-    and the 12-epoch synthetic demo ended at 75.4 % instead of >= 80 %, so their arithmetic is
-    kept); else the `EpochSchedule` of `config`'s schedule fields (a decay start, cosine)."""
-    if is_constant(config):
-        return float(config.learning_rate)
-    if config.lr_schedule == "step" and not config.lr_decay_start:
-        return keras.optimizers.schedules.ExponentialDecay(
-            float(config.learning_rate),
-            decay_steps=int(steps_per_epoch * config.lr_decay_epochs),
-            decay_rate=float(config.lr_decay_factor), staircase=True)
+    """A float for a constant rate, `step_schedule` for a step schedule, else the cosine
+    `EpochSchedule` of `config`'s schedule fields."""
+    if config.lr_schedule == "step":
+        return step_schedule(config.learning_rate, steps_per_epoch, config.lr_decay_factor,
+                             config.lr_decay_epochs, config.lr_decay_start)
     return EpochSchedule(config.learning_rate, steps_per_epoch, **schedule_arguments(config))
 
 
