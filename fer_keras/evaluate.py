@@ -51,7 +51,8 @@ def build_parser():
     p.add_argument("--trust-saved-model", action="store_true",
                    help="load a SavedModel even if it can run operations outside the inference "
                         "allow-list (only for models from a source you trust)")
-    p.add_argument("--plot", metavar="PATH", help="write the confusion matrix as a PNG here")
+    p.add_argument("--plot", metavar="PATH", help="write the confusion matrix as a PNG here "
+                   "(for a run folder: its folds' matrices summed)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return add_verbose_flag(p)
 
@@ -94,9 +95,11 @@ def main(argv=None):
                 args.data_dir):
             raise DataError("data folder not found", path=args.data_dir)
         if find_fold_models(model, args.artifact) and args.fold is None:
-            results, summary = evaluate_run(model, args.artifact, **kwargs)
+            results, summary = evaluate_run(model, args.artifact, plot_path=args.plot, **kwargs)
             print(json.dumps({"folds": results, "summary": summary}, indent=2) if args.json
                   else summary_table(results))
+            if args.plot and not args.json:
+                print(f"confusion matrix (the {len(results)} folds summed): {args.plot}")
             return 0
         if args.fold is not None and Path(model).is_dir():
             folds = [int(m.parent.name.split("_")[1])

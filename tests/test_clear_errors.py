@@ -44,3 +44,53 @@ def test_a_truncated_init_model_is_named_corrupt_not_missing(tmp_path):
         load_source_model(path, "init")
     with pytest.raises(ValueError, match="--recover-from .*corrupt or truncated"):
         load_source_model(tmp_path, "recover_from")
+
+
+def _renamed_layer_model(tmp_path):
+    """A real .keras file whose config names a layer class no code defines (as one saved with
+    someone else's custom layer does)."""
+    import json
+    import zipfile
+
+    from inference_fixtures import tiny_model
+
+    good, bad = tmp_path / "good.keras", tmp_path / "foreign.keras"
+    tiny_model().save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                text = json.dumps(json.loads(data))
+                assert '"fer_keras>SqueezeExcite"' in text
+                data = text.replace('"SqueezeExcite"', '"TheirLayer"').replace(
+                    '"fer_keras>SqueezeExcite"', '"their_lab>TheirLayer"')
+            out.writestr(item, data)
+    return bad
+
+
+def test_a_model_naming_unknown_code_is_one_line_in_every_loader(tmp_path, capsys):
+    """predict, evaluate, --init and the Python loaders: the file and the unknown class named,
+    no traceback."""
+    pytest.importorskip("keras")
+    from fer_keras import evaluate, predict
+    from fer_keras.inference.loading import load_model
+    from fer_keras.training.weights import load_source_model
+
+    bad = _renamed_layer_model(tmp_path)
+    expected = r"foreign.keras: the model names the class 'TheirLayer', which neither Keras nor"
+    with pytest.raises(ValueError, match=expected):
+        load_model(bad)
+    with pytest.raises(ValueError, match="--init .*" + expected):
+        load_source_model(bad, "init")
+    assert evaluate.main(["--model", str(bad), "--dataset", "synthetic"]) == 2
+    err = capsys.readouterr().err
+    assert "'TheirLayer'" in err and "Traceback" not in err
+    image = tmp_path / "face.png"
+    import cv2
+
+    from inference_fixtures import draw_face
+
+    cv2.imwrite(str(image), draw_face(320))
+    code = predict.main([str(image), "--model", str(bad)])
+    err = capsys.readouterr().err
+    assert code != 0 and "'TheirLayer'" in err and "Traceback" not in err

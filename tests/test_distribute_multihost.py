@@ -4,7 +4,8 @@ Two processes of `python -m fer_keras.train --distribute data_parallel` with a J
 on 127.0.0.1 (one CPU device each, gloo collectives) train one model together. An audit hook in
 process 1 (`sitecustomize.py` on its PYTHONPATH) records every write it makes under the run
 folder: there must be none, since only the chief (process 0) writes. Killing process 1 mid-run
-stops process 0 at once with a clear error; starting both again resumes from the chief's last
+stops process 0 at once with a clear error (a process 1 that hangs instead is caught by JAX's
+heartbeat check, which ends process 0 itself); starting both again resumes from the chief's last
 checkpoint and finishes.
 """
 
@@ -71,16 +72,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
-# Long enough that the survivor's failed collective, not the coordination service's heartbeat
-# check (which aborts the process), is what stops it on a loaded machine.
+# The coordination service's heartbeat timeout: long, so that a killed peer is noticed by the
+# survivor's next collective (exit status 4, fer_keras's message), not by this check (JAX's
+# native abort) on a loaded machine.
 HEARTBEAT = "20"
 
 
-def _start(tmp_path, run, pid, port, epochs):
+def _start(tmp_path, run, pid, port, epochs, heartbeat=HEARTBEAT):
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = dict(os.environ, KERAS_BACKEND="jax", FER_KERAS_HEARTBEAT_SECONDS=HEARTBEAT,
+    env = dict(os.environ, KERAS_BACKEND="jax", FER_KERAS_HEARTBEAT_SECONDS=heartbeat,
                PYTHONPATH=os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
     env.pop("XLA_FLAGS", None)  # one CPU device per process: 2 replicas over 2 processes
     if pid:
@@ -144,3 +146,29 @@ def test_a_killed_process_stops_both_and_a_rerun_resumes(tmp_path):
     assert metrics["epochs_trained"] == epochs and metrics["complete"]
     assert _epochs_done(run) == epochs
     assert not (tmp_path / "writes_1.log").exists()
+
+
+def test_a_hung_process_stops_the_chief_within_the_heartbeat(tmp_path):
+    """A stopped (SIGSTOP) peer keeps its sockets open, so no collective fails: only the
+    coordination service's heartbeat check notices it, and JAX then ends the chief itself (a
+    native abort with its own log, docs/scaling.md), within the heartbeat timeout, with no
+    metrics.json written."""
+    run, epochs, heartbeat = tmp_path / "run", 40, 6
+    port = _free_port()
+    procs = [_start(tmp_path, run, pid, port, epochs, str(heartbeat)) for pid in (0, 1)]
+    try:
+        deadline = time.monotonic() + 240
+        while _epochs_done(run) < 1 and time.monotonic() < deadline:
+            assert procs[0].poll() is None, procs[0].communicate()[1][-3000:]
+            time.sleep(0.2)
+        assert _epochs_done(run) >= 1
+        procs[1].send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        _, err = procs[0].communicate(timeout=120)
+        waited = time.monotonic() - stopped
+    finally:
+        procs[1].send_signal(signal.SIGKILL)
+        procs[1].communicate(timeout=30)
+    assert procs[0].returncode != 0 and waited < heartbeat + 60, (waited, err[-3000:])
+    assert "heartbeat" in err
+    assert not (run / "fold_0" / "metrics.json").exists()

@@ -84,6 +84,10 @@ def test_a_lost_peer_is_named_only_in_multi_process_runs(tmp_path):
     assert "process 1 of 2: another process of this distributed run stopped" in str(lost)
     assert distribution.peer_lost(err, distribution.Plan(replicas=2), tmp_path) is None
     assert distribution.peer_lost(ValueError("bad"), two, tmp_path) is None
+    # JAX raises some failed collectives as ValueError (device_put's cross-process check)
+    reset = ValueError("UNKNOWN: Gloo AllGather failed: [external/gloo/gloo/transport/tcp/"
+                       "pair.cc:538] Read error [127.0.0.1]:14004: Connection reset by peer")
+    assert isinstance(distribution.peer_lost(reset, two, tmp_path), distribution.PeerLost)
 
 
 def test_reports_name_the_spread():

@@ -2,6 +2,7 @@
 `Predictor.load` on the .onnx file; skipped unless the optional fer_keras[onnx] is installed."""
 
 import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -33,10 +34,25 @@ def test_onnx_export_agrees_with_keras_and_loads_in_the_predictor(tmp_path):
                                    list(keras_probs["probabilities"].values()), atol=1e-4)
 
 
-@pytest.mark.skipif(HAS_ONNX, reason="checks the message shown when onnxruntime is absent")
-def test_onnx_without_onnxruntime_names_the_extra(tmp_path):
+def test_onnx_without_onnxruntime_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
     (tmp_path / "model.onnx").write_bytes(b"not really")
-    if importlib.util.find_spec("onnxruntime"):
-        pytest.skip("onnxruntime is installed")
     with pytest.raises(ImportError, match=r"fer_keras\[onnx\]"):
         Predictor.load(tmp_path / "model.onnx")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
+                    reason="onnxruntime absent: its error for a corrupt file cannot be seen")
+def test_a_corrupt_onnx_file_is_one_line_naming_it(tmp_path, capsys):
+    from fer_keras import predict
+
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07 a truncated protobuf")
+    with pytest.raises(ValueError, match=r"model.onnx: corrupt or not an ONNX model"):
+        Predictor.load(tmp_path / "model.onnx")
+    image = tmp_path / "face.png"
+    import cv2
+
+    cv2.imwrite(str(image), draw_face(320))
+    assert predict.main([str(image), "--model", str(tmp_path / "model.onnx")]) != 0
+    err = capsys.readouterr().err
+    assert "corrupt or not an ONNX model" in err and "Traceback" not in err

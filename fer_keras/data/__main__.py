@@ -74,7 +74,12 @@ def main(argv=None):
         if args.pack:
             from fer_keras.data.packed import save_packed
 
-            path = save_packed(ds, args.pack)
+            try:
+                path = save_packed(ds, args.pack)
+            except OSError as err:  # a full or read-only disk: nothing is left under the name
+                print(f"error: {args.pack}: the pack was not written ({err.strerror or err}); "
+                      "nothing was left under that name", file=sys.stderr)
+                return 1
             print(f"packed {len(ds)} images into {path} ({path.stat().st_size / 1e6:.1f} MB)",
                   file=sys.stderr)
     except (DataError, ValueError) as err:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_keras.data.dataset import DataError, FERDataset
+from fer_keras.files import atomic_path
 
 SUFFIXES = (".npz.xz", ".npz")
 _OPTIONAL = ("subjects", "sequences", "usage", "boxes", "paths")
@@ -64,6 +65,10 @@ def is_packed(path):
 def save_packed(ds, path, preset=9):
     """Writes `ds` to `path` (`.npz.xz`, or `.npz` uncompressed) atomically; returns the path.
 
+    Raises:
+        ValueError: `path` does not end in a packed suffix; OSError: the file could not be
+        written (nothing is left under `path` then).
+
     Args:
         ds: a FERDataset.
         path: the file to write; its folder is created.
@@ -86,10 +91,8 @@ def save_packed(ds, path, preset=9):
     data = buffer.getvalue()
     if path.name.endswith(".xz"):
         data = lzma.compress(data, preset=preset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # a full disk leaves no truncated pack under `path`
+        tmp.write_bytes(data)
     return path
 
 

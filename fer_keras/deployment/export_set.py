@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from fer_keras.inference.digests import digests
-from fer_keras.training.artifacts import TEMPORARY_TAG
+from fer_keras.files import TEMPORARY_TAG
 
 # What an export writes (and so what may be replaced by the next one).
 EXPORT_NAMES = frozenset({"model.keras", "saved_model", "model_info.json", "export_report.json",

@@ -97,13 +97,22 @@ def find_fold_models(run_dir, artifact="keras"):
     return [p / name for p in folds]
 
 
-def evaluate_run(run_dir, artifact="keras", **kwargs):
-    """Every fold of a run: (list of per-fold dicts, {metric: {mean, std, values}})."""
-    from fer_keras.training.metrics import summarize_folds
+def evaluate_run(run_dir, artifact="keras", plot_path=None, **kwargs):
+    """Every fold of a run: (list of per-fold dicts, {metric: {mean, std, values}}).
+
+    `plot_path`: the folds' confusion matrices summed (each test example of every fold counted
+    once) written there as one PNG."""
+    from fer_keras.training.metrics import plot_confusion_matrix, summarize_folds
 
     models = find_fold_models(run_dir, artifact)
     if not models:
         want = "model.keras" if artifact == "keras" else "saved_model"
         raise ValueError(f"{run_dir}: no fold_K/{want}")
     results = [evaluate_model(m, fold=None, **kwargs) for m in models]
+    if plot_path:
+        first = results[0]
+        pooled = sum(np.asarray(r["confusion_matrix"]) for r in results)
+        plot_confusion_matrix(pooled, first["class_names"], plot_path,
+                              f"{Path(run_dir).name} on {first['dataset']} ({first['protocol']}, "
+                              f"{len(results)} folds summed, {first['split']})")
     return results, summarize_folds(results)

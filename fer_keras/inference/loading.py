@@ -133,24 +133,12 @@ def artifact_info(artifact):
 def _load_keras(path):
     import keras
 
-    import fer_keras.models  # noqa: F401 - registers the custom layers
-    try:
-        import fer_keras.training.optimizers  # noqa: F401 - a compiled model's optimizer
-    except ImportError:
-        pass
-    import zipfile
+    from fer_keras.models.saving import load_keras_file
 
-    weights_only = path.name.endswith(".weights.h5")
-    if not weights_only and not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: corrupt or truncated model file (not a complete .keras zip "
-                         "archive)")
-    try:
-        if weights_only:
-            model = pretrained.build_published(path)  # architecture from model_info.json
-        else:
-            model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
-    except (zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise ValueError(f"{path}: corrupt or truncated model file ({err})") from None
+    if path.name.endswith(".weights.h5"):
+        model = pretrained.build_published(path)  # architecture from model_info.json
+    else:
+        model = load_keras_file(path, compile=False)
 
     def predict(x):
         return np.asarray(keras.ops.convert_to_numpy(model(np.asarray(x, np.float32),

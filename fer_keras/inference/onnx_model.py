@@ -44,8 +44,13 @@ class ONNXRunner:
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model_path), options,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(model_path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime's own types (InvalidProtobuf, Fail, ...)
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+            raise ValueError(f"{model_path}: corrupt or not an ONNX model onnxruntime can run "
+                             f"({type(err).__name__}: {first}); export it again") from None
         first = self.session.get_inputs()[0]
         self.input_name = first.name
         self.input_shape = tuple(int(v) for v in first.shape[1:])

@@ -10,6 +10,7 @@ choices: `heatmap`, `max_faces`, `annotate` (a folder or None), `every`, `max_fr
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def write_image(target, image, err):
     Returns False when it could not be written."""
     import cv2
 
-    from fer_keras.training.artifacts import atomic_path
+    from fer_keras.files import atomic_path
 
     try:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -187,10 +188,8 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                     if writer is None:
                         name = (f"webcam{source}" if isinstance(source, int)
                                 else Path(source).stem) + ".mp4"
-                        target = Path(options.annotate) / name
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"),
-                                                 fps / options.every, frame.shape[1::-1])
+                        writer = AnnotatedVideo(Path(options.annotate) / name,
+                                                fps / options.every, frame.shape[1::-1])
                     writer.write(annotate(frame, records, options.heatmap))
             index += 1
             if options.max_frames and index >= options.max_frames:
@@ -199,8 +198,7 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
             ok, frame = cap.read()
     finally:
         cap.release()
-        if writer is not None:
-            writer.release()
+        written = writer is None or writer.close(err)
     if no_face:
         shown = ", ".join(map(str, no_face[:10])) + (" ..." if len(no_face) > 10 else "")
         err.write(f"{source}: no face found in {len(no_face)} of "
@@ -210,4 +208,52 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                   "its header declares were read (a truncated or damaged file); the records "
                   "above cover those frames only\n")
         return False
-    return True
+    return written
+
+
+class AnnotatedVideo:
+    """An annotated MP4 written whole or not at all: frames go to a hidden temporary file
+    beside `target` (`fer_keras.files.temporary_path`); `close` reopens it, checks that it
+    holds every frame written (OpenCV's writer reports no failed write: a full disk shows only
+    here), then renames it onto `target`, or removes it and says so in one line."""
+
+    def __init__(self, target, fps, size):
+        import cv2
+
+        from fer_keras.files import temporary_path
+
+        self.target, self.frames = Path(target), 0
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = temporary_path(self.target)
+        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                      tuple(size))
+        self.opened = self.writer.isOpened()
+
+    def write(self, image):
+        if self.opened:
+            self.writer.write(image)
+            self.frames += 1
+
+    def close(self, err=sys.stderr):
+        """Releases the writer; True when `target` now holds every frame, else False after one
+        error line on `err` (and no file under `target`)."""
+        import cv2
+
+        self.writer.release()
+        found = 0
+        if self.opened and self.tmp.is_file():
+            cap = cv2.VideoCapture(str(self.tmp))
+            found = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+            cap.release()
+        try:
+            if self.opened and found == self.frames:
+                os.replace(self.tmp, self.target)
+                return True
+            why = (f"it holds {found} of the {self.frames} frames written (disk full or "
+                   "unwritable?)" if self.opened else "OpenCV could not open it for writing")
+        except OSError as e:
+            why = str(e)
+        self.tmp.unlink(missing_ok=True)
+        err.write(f"error: {self.target}: the annotated video was not written ({why}); the "
+                  "JSON records are complete\n")
+        return False

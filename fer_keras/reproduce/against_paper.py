@@ -52,6 +52,7 @@ def plot_against_paper(values, path, title):
     import numpy as np
 
     from fer_keras.plots.canvas import new_figure
+    from fer_keras.training.metrics import save_figure
 
     labels = list(values)
     fig = new_figure(figsize=(7.0, 1.5 + 0.75 * len(labels)))
@@ -77,7 +78,7 @@ def plot_against_paper(values, path, title):
     ax.set_xlabel("test accuracy (%), mean ± sd over folds and seeds")
     fig.suptitle(title, fontsize=9)
     fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     return path
 
 

@@ -55,7 +55,7 @@ def plot_mean_curves(history_files, path, what, keys=("val_accuracy",)):
     import pandas as pd
     import seaborn as sns
 
-    from fer_keras.training.metrics import agg_pyplot
+    from fer_keras.training.metrics import agg_pyplot, save_figure
 
     plt = agg_pyplot()
 
@@ -71,6 +71,5 @@ def plot_mean_curves(history_files, path, what, keys=("val_accuracy",)):
                  fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
     return runs

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training.artifacts import atomic_path
+from fer_keras.files import atomic_path
 
 FILENAME = "checkpoint.npz"
 

@@ -286,6 +286,13 @@ def local_batch(plan_, array):
     return array[plan_.process_id * size:(plan_.process_id + 1) * size]
 
 
+# Words of a failed collective or coordination call whatever its exception type: JAX raises
+# some as ValueError (e.g. `device_put`'s cross-process check, an all-gather over gloo, when the
+# peer's socket is reset).
+LOST_PEER_MARKERS = ("Gloo", "gloo", "Connection reset by peer", "Connection refused",
+                     "Broken pipe", "heartbeat timeout", "coordination service")
+
+
 class PeerLost(RuntimeError):
     """Another process of a multi-process run stopped; this one cannot go on alone."""
 
@@ -297,7 +304,8 @@ def peer_lost(err, plan_, run_dir):
         return None
     kind = type(err).__name__
     if kind not in ("JaxRuntimeError", "XlaRuntimeError", "UnavailableError",
-                    "CancelledError", "InternalError", "AbortedError"):
+                    "CancelledError", "InternalError", "AbortedError") and not any(
+                        marker in str(err) for marker in LOST_PEER_MARKERS):
         return None
     first = str(err).strip().splitlines()[0] if str(err).strip() else kind
     return PeerLost(

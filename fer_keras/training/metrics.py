@@ -82,11 +82,29 @@ def agg_pyplot():
     return plt
 
 
+def save_figure(fig, path, dpi=100):
+    """Writes a matplotlib figure as a PNG at `path` atomically and closes it.
+
+    Raises:
+        OSError: it could not be written (full or read-only disk), naming `path`; nothing is
+        left under `path` then.
+    """
+    from fer_keras.files import atomic_path
+
+    plt = agg_pyplot()
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi)
+    except OSError as err:
+        raise OSError(f"{path}: the figure was not written ({err.strerror or err}); nothing "
+                      "was left under that name") from None
+    finally:
+        plt.close(fig)
+
+
 def plot_confusion_matrix(matrix, class_names, path, title=""):
     """A seaborn heatmap of counts, rows normalised for the colour, written to `path`."""
     import seaborn as sns
-
-    from fer_keras.training.artifacts import atomic_path
 
     plt = agg_pyplot()
     matrix = np.asarray(matrix)
@@ -99,9 +117,7 @@ def plot_confusion_matrix(matrix, class_names, path, title=""):
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 HISTORY_SPLITS = (("", "training"), ("val_", "validation"), ("test_", "test (reporting only)"))
@@ -111,8 +127,6 @@ def plot_history(rows, path, title=""):
     """Loss and accuracy per epoch of every split the history holds (training, validation when
     there is one, test with --test-each-epoch) and the learning rate; the title names them.
     Returns the names of the splits plotted."""
-    from fer_keras.training.artifacts import atomic_path
-
     plt = agg_pyplot()
     epochs = [r["epoch"] + 1 for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -135,7 +149,5 @@ def plot_history(rows, path, title=""):
     fig.suptitle(f"{title}: {', '.join(plotted)} per epoch" if title else
                  f"{', '.join(plotted)} per epoch")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
     return plotted

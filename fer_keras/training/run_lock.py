@@ -29,7 +29,7 @@ import re
 import shutil
 from pathlib import Path
 
-from fer_keras.training.artifacts import TEMPORARY_TAG, writes
+from fer_keras.files import TEMPORARY_TAG, writes
 
 try:
     import fcntl

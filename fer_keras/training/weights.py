@@ -21,22 +21,16 @@ def find_model_file(path, option="init"):
 
 def load_source_model(path, option="init"):
     """The Keras model a run starts from (`--init`) or continues (`--recover-from`), loaded with
-    `safe_mode=True`; a truncated or corrupt file is a ValueError naming it and the option."""
-    import zipfile
-
-    import keras
-
-    import fer_keras.layers  # noqa: F401 - registers the custom layers
+    `safe_mode=True`; a truncated, corrupt or unknown-object file is a ValueError naming it and
+    the option (`fer_keras.models.saving.load_keras_file`)."""
+    import fer_keras.training.optimizers  # noqa: F401 - registers a compiled model's schedule
+    from fer_keras.models.saving import load_keras_file
 
     file = find_model_file(path, option)
-    if not zipfile.is_zipfile(file):
-        raise ValueError(f"--{option.replace('_', '-')} {file}: corrupt or truncated model file "
-                         "(not a complete .keras zip archive)")
     try:
-        return keras.saving.load_model(file, safe_mode=True)
-    except (zipfile.BadZipFile, EOFError, KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"--{option.replace('_', '-')} {file}: not a loadable Keras model "
-                         f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        return load_keras_file(file)
+    except ValueError as err:
+        raise ValueError(f"--{option.replace('_', '-')} {err}") from None
 
 
 def transfer_weights(source, target):
