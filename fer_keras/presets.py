@@ -29,14 +29,29 @@ def model_family(model):
 def get_preset(model, dataset):
     """The Preset for a registered model name and a dataset name.
 
+    A dataset no paper trains on borrows the presets of the dataset its record names
+    (`fer_keras.data.registry.DatasetSpec.preset_like`: RAF-DB and AffectNet take FER2013's).
+
     Raises:
         ValueError: unknown model or no preset for the dataset (the message lists the known ones).
     """
     family = model_family(model)
-    if (family, dataset) not in PRESETS:
-        known = sorted({d for _, d in PRESETS})
-        raise ValueError(f"no preset for dataset {dataset!r}; known: {', '.join(known)}")
-    return PRESETS[(family, dataset)]
+    if (family, dataset) in PRESETS:
+        return PRESETS[(family, dataset)]
+    like = _preset_like(dataset)
+    if like is not None and (family, like) in PRESETS:  # the dataset's record names a twin
+        twin = PRESETS[(family, like)]
+        return Preset(f"{family}/{dataset}", dict(twin.values),
+                      f"not in the paper: its {like} setup ({twin.source})")
+    known = sorted({d for _, d in PRESETS})
+    raise ValueError(f"no preset for dataset {dataset!r}; known: {', '.join(known)}")
+
+
+def _preset_like(dataset):
+    """The dataset whose presets `dataset` borrows (`DatasetSpec.preset_like`), or None."""
+    from fer_keras.data.registry import get_dataset, list_datasets
+
+    return get_dataset(dataset).preset_like if dataset in list_datasets() else None
 
 
 def presets_table():

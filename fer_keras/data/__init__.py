@@ -20,24 +20,24 @@ from fer_keras.data.labels import (
 from fer_keras.data.packed import is_packed, load_packed, save_packed
 from fer_keras.data.pipeline import iterate_batches, make_tf_dataset
 from fer_keras.data.protocols import default_protocol, list_protocols, make_splits
+from fer_keras.data.registry import DatasetSpec, get_dataset, list_datasets, register_dataset
 from fer_keras.options import check_options
 
-DATASETS = ("fer2013", "ckplus", "jaffe", "imagefolder", "synthetic")
+# The built-in datasets' names (fer_keras.data.registry: one record each); `list_datasets()`
+# also names those registered later.
+DATASETS = tuple(list_datasets())
 _AUGMENT_NAMES = ("HorizontalFlip", "ImprovedRandomErasing", "RandomAffine", "RandomCropResize",
                   "RandomContrast", "augmentation_layers", "POLICIES")
-
-
-def list_datasets():
-    return list(DATASETS)
 
 
 def load_dataset(name, data_dir=None, **options):
     """Loads a dataset by name.
 
     Args:
-        name: "fer2013", "ckplus", "jaffe", "imagefolder" or "synthetic".
+        name: a registered dataset (`list_datasets()`: "fer2013", "ckplus", "jaffe", "rafdb",
+            "affectnet", "imagefolder", "synthetic", ...).
         data_dir: the folder as downloaded (see docs/data.md), or a packed file written by
-            `save_packed` (`.npz.xz`); None only for "synthetic".
+            `save_packed` (`.npz.xz`); None only for a generated dataset ("synthetic").
         **options: loader options, e.g. skip_bad=True (skip and report bad files),
             image_size (imagefolder, synthetic), num_examples (synthetic): the keyword
             parameters of the dataset's loader; any other name is a ValueError listing them.
@@ -49,37 +49,27 @@ def load_dataset(name, data_dir=None, **options):
         DataError: missing folder or bad file (the message names it).
         ValueError: unknown dataset name.
     """
-    loader = dataset_loader(name)
+    spec = get_dataset(name)
+    loader = spec.load_function()
     check_options(options, loader, f"dataset {name!r}", skip=("data_dir",))
-    if name == "synthetic" and data_dir is not None and not is_packed(data_dir):
-        raise DataError(f"dataset 'synthetic' is generated and reads no data folder (got "
+    if spec.generated and data_dir is not None and not is_packed(data_dir):
+        raise DataError(f"dataset {name!r} is generated and reads no data folder (got "
                         f"data_dir {str(data_dir)!r}); drop --data-dir, or name the dataset "
                         "that folder holds")
-    if name == "synthetic" and data_dir is None:
+    if spec.generated and data_dir is None:
         return loader(**options)
     if data_dir is not None and is_packed(data_dir):
-        return load_packed(data_dir, name=None if name == "imagefolder" else name)
+        # a pack of one's own images may carry any name; a named dataset's must carry its own
+        return load_packed(data_dir, name=name if spec.class_names else None)
     if data_dir is None:
         raise DataError(f"dataset {name!r} needs data_dir, the folder as downloaded "
-                        "(see docs/data.md); only 'synthetic' loads without one")
+                        "(see docs/data.md); only generated datasets load without one")
     return loader(data_dir, **options)
 
 
 def dataset_loader(name):
     """The loader function of a dataset name (`load_fer2013`, ..., `load_synthetic`)."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    if name == "synthetic":
-        from fer_keras.data.synthetic import load_synthetic as loader
-    elif name == "fer2013":
-        from fer_keras.data.fer2013 import load_fer2013 as loader
-    elif name == "ckplus":
-        from fer_keras.data.ckplus import load_ckplus as loader
-    elif name == "jaffe":
-        from fer_keras.data.jaffe import load_jaffe as loader
-    else:
-        from fer_keras.data.imagefolder import load_imagefolder as loader
-    return loader
+    return get_dataset(name).load_function()
 
 
 def __getattr__(name):
@@ -91,10 +81,11 @@ def __getattr__(name):
 
 
 __all__ = [
-    "CANONICAL_EMOTION", "CKPLUS_CLASSES", "DATASETS", "DataError", "FER2013_CLASSES", "FERDataset",
-    "JAFFE_CLASSES", "LeakageWarning", "Split", "audit_duplicates", "cache_dir", "dataset_loader",
-    "default_protocol", "drop_cross_duplicates", "iterate_batches", "label_mapping",
-    "list_datasets", "list_protocols", "load_dataset", "load_packed", "make_splits",
-    "make_tf_dataset", "map_labels", "save_packed", "split_dataset", "summarize",
+    "CANONICAL_EMOTION", "CKPLUS_CLASSES", "DATASETS", "DataError", "DatasetSpec",
+    "FER2013_CLASSES", "FERDataset", "JAFFE_CLASSES", "LeakageWarning", "Split",
+    "audit_duplicates", "cache_dir", "dataset_loader", "default_protocol",
+    "drop_cross_duplicates", "get_dataset", "iterate_batches", "label_mapping", "list_datasets",
+    "list_protocols", "load_dataset", "load_packed", "make_splits", "make_tf_dataset",
+    "map_labels", "register_dataset", "save_packed", "split_dataset", "summarize",
     *_AUGMENT_NAMES,
 ]

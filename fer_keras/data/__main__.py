@@ -5,6 +5,7 @@
 """
 
 import argparse
+import inspect
 import json
 import sys
 import warnings
@@ -41,10 +42,11 @@ def _table(s):
 
 
 def main(argv=None):
-    from fer_keras.data import DATASETS, DataError, load_dataset, make_splits, summarize
+    from fer_keras.data import (
+        DataError, dataset_loader, list_datasets, load_dataset, make_splits, summarize)
 
     p = argparse.ArgumentParser(prog="python -m fer_keras.data", description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", required=True, choices=list_datasets())
     p.add_argument("--data-dir", default=None, help="the folder as downloaded")
     p.add_argument("--protocol", default=None, help="default: the dataset's leakage-free one")
     p.add_argument("--protocol-options", type=json.loads, default={}, metavar="JSON",
@@ -59,8 +61,9 @@ def main(argv=None):
                    help="also write the loaded dataset to one compressed file that any loader "
                         "accepts as --data-dir (for machines without the raw folders)")
     args = p.parse_args(argv)
-    options = {"skip_bad": args.skip_bad} if args.dataset != "synthetic" else {}
-    if args.dataset in ("fer2013", "ckplus", "imagefolder"):
+    takes = inspect.signature(dataset_loader(args.dataset)).parameters  # the loader's options
+    options = {"skip_bad": args.skip_bad} if "skip_bad" in takes else {}
+    if "progress" in takes:
         options["progress"] = sys.stderr.isatty()
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -10,12 +10,9 @@ import warnings
 import numpy as np
 
 from fer_keras.data.dataset import LeakageWarning, Split, split_dataset
+from fer_keras.data.registry import get_dataset, list_datasets
 from fer_keras.options import check_options
 
-_DEFAULTS = {"fer2013": "official", "ckplus": "subject_kfold", "jaffe": "loso",
-             "imagefolder": "holdout", "synthetic": "holdout"}
-# Paper expansion targets (Light-NTWRN section 4.2).
-LNTWRN_TARGETS = {"ckplus": 1500, "jaffe": 3408, "fer2013": 80000}
 
 
 def _rng(seed, *salt):
@@ -72,11 +69,16 @@ def _without_validation(splits, validation):
 
 
 def _official(ds, seed, **_):
+    """The dataset's own split, from `ds.usage` in FER2013's words: Training, PublicTest
+    (validation), PrivateTest (test). RAF-DB and AffectNet have no validation split (their
+    official test is PrivateTest here): validation is carved from Training, seeded."""
     if ds.usage is None:
-        raise ValueError("protocol 'official' needs FER2013 usage (Training/PublicTest/PrivateTest)")
+        raise ValueError(f"protocol 'official' needs the dataset's official split "
+                         f"(usage Training / PublicTest / PrivateTest), which {ds.name!r} does "
+                         "not record; use holdout, subject_kfold or loso")
     idx = np.arange(len(ds))
     train, val, test = (idx[ds.usage == u] for u in ("Training", "PublicTest", "PrivateTest"))
-    notes = ["official FER2013: Training / PublicTest (validation) / PrivateTest (test)"]
+    notes = [f"official {ds.name}: Training / PublicTest (validation) / PrivateTest (test)"]
     if len(val) == 0:
         train, val, more = _carve_val(ds, train, seed)
         notes += ["PublicTest absent: " + more[0]]
@@ -222,7 +224,9 @@ def _paper_lntwrn(ds, seed, target=None, train_fraction=0.7, validation="carve",
     """Light-NTWRN (2022, sections 3.2 and 4.1-4.2): offline expansion, then a random 70/30 split."""
     from fer_keras.data.expansion import expand_dataset
 
-    target = target or LNTWRN_TARGETS.get(ds.name, 2 * len(ds))
+    # the paper's expansion targets (Light-NTWRN section 4.2), declared with each dataset
+    known = get_dataset(ds.name).lntwrn_target if ds.name in list_datasets() else None
+    target = target or known or 2 * len(ds)
     big = expand_dataset(ds, target, seed=seed)
     rng = _rng(seed, 5)
     perm = rng.permutation(len(big))
@@ -253,8 +257,15 @@ def _paper_lntwrn(ds, seed, target=None, train_fraction=0.7, validation="carve",
     return _without_validation([split], validation)
 
 
+def _official_datasets():
+    """The datasets whose record declares an official split (`DatasetSpec.official_split`)."""
+    return tuple(n for n in list_datasets() if get_dataset(n).official_split)
+
+
 PROTOCOLS = {
-    "official": (_official, ("fer2013",), "FER2013 Training / PublicTest (val) / PrivateTest (test)"),
+    "official": (_official, _official_datasets, "the dataset's official split: FER2013 Training / PublicTest "
+                 "(val) / PrivateTest (test); RAF-DB and AffectNet train / test, validation "
+                 "carved from train"),
     "subject_kfold": (_subject_kfold, None, "10 subject-independent folds (CK+ default)"),
     "loso": (_loso, None, "leave one subject out (JAFFE default)"),
     "holdout": (_holdout, None, "one split, by subject where subjects exist, else stratified"),
@@ -264,17 +275,20 @@ PROTOCOLS = {
 }
 
 
+def _names(allowed):
+    """A protocol's dataset names: a tuple, or a function returning one (read when asked)."""
+    return allowed() if callable(allowed) else allowed
+
+
 def list_protocols(dataset=None):
     """Names of the protocols, or of those that apply to `dataset` (a name)."""
     return [name for name, (_, allowed, _) in PROTOCOLS.items()
-            if dataset is None or allowed is None or dataset in allowed]
+            if dataset is None or allowed is None or dataset in _names(allowed)]
 
 
 def default_protocol(dataset):
     """The leakage-free default protocol for a dataset name."""
-    if dataset not in _DEFAULTS:
-        raise ValueError(f"unknown dataset '{dataset}'; known: {sorted(_DEFAULTS)}")
-    return _DEFAULTS[dataset]
+    return get_dataset(dataset).default_protocol
 
 
 def make_splits(ds, protocol=None, seed=0, drop_duplicates=False, **options):
@@ -297,8 +311,9 @@ def make_splits(ds, protocol=None, seed=0, drop_duplicates=False, **options):
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol '{protocol}'; known: {list(PROTOCOLS)}")
     fn, allowed, _ = PROTOCOLS[protocol]
-    if allowed is not None and ds.name not in allowed:
-        raise ValueError(f"protocol '{protocol}' applies to {', '.join(allowed)}, not {ds.name}")
+    if allowed is not None and ds.name not in _names(allowed):
+        raise ValueError(f"protocol '{protocol}' applies to {', '.join(_names(allowed))}, not "
+                         f"{ds.name}")
     check_options(options, fn, f"protocol {protocol!r}", skip=("ds", "seed"))
     splits = fn(ds, seed, **options)
     if drop_duplicates:

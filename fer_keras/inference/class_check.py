@@ -24,12 +24,13 @@ def parse_class_names(value):
     """The user's class names for a model (`--class-names`), in output order.
 
     `value` is a sequence of names, a comma-separated string ("anger,contempt,..."), or the name
-    of a dataset whose label space the model was trained in ("ckplus", "fer2013", "jaffe").
+    of a dataset whose label space the model was trained in ("ckplus", "fer2013", "rafdb", ...:
+    every registered dataset with fixed classes, `fer_keras.data.registry.label_spaces`).
     Empty or repeated names are refused with the list given.
     """
-    from fer_keras.data.labels import CKPLUS_CLASSES, FER2013_CLASSES, JAFFE_CLASSES
+    from fer_keras.data.registry import label_spaces
 
-    spaces = {"ckplus": CKPLUS_CLASSES, "fer2013": FER2013_CLASSES, "jaffe": JAFFE_CLASSES}
+    spaces = label_spaces()
     if isinstance(value, str):
         value = spaces.get(value.strip().lower()) or value.split(",")
     names = tuple(str(n).strip() for n in value)

@@ -19,13 +19,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_keras.data.registry import BUILT_IN, DEFAULT_CROP_SCALE, crop_scale_of  # noqa: F401
+
 CASCADE = "haarcascade_frontalface_default.xml"
 DETECT_KWARGS = {"scaleFactor": 1.1, "minNeighbors": 5, "minSize": (60, 60)}
 
-# Side of the crop / side of the square Haar box, per training dataset (measured, see above).
-CROP_SCALES = {"fer2013": 1.19, "ckplus": 1.18, "jaffe": 1.0, "imagefolder": 1.19,
-               "synthetic": 1.19}
-DEFAULT_CROP_SCALE = 1.19  # unknown dataset: FER2013's, the in-the-wild one
+# Side of the crop / side of the square Haar box, per training dataset (measured, see above),
+# declared with each dataset (`fer_keras.data.registry`); unknown: FER2013's, the in-the-wild one.
+CROP_SCALES = {s.name: s.crop_scale for s in BUILT_IN}
 
 
 def haar_cascade():
@@ -54,7 +55,7 @@ def detect_face(gray, cascade=None):
 
 def crop_scale_for(dataset):
     """The crop scale of a training dataset name (None or unknown: FER2013's)."""
-    return CROP_SCALES.get(dataset, DEFAULT_CROP_SCALE)
+    return crop_scale_of(dataset)
 
 
 class HaarFaceDetector:

@@ -7,20 +7,12 @@
 import json
 from pathlib import Path
 
+from fer_keras.data.registry import BUILT_IN
 from fer_keras.reproduce.cells import hardware_name, preset_epochs
 
 
-DATA_TERMS = {
-    "fer2013": ("FER2013 (Goodfellow et al., ICML 2013 representation-learning challenge): 35,887 "
-                "48x48 grey faces found by Google image search, labelled once by the challenge "
-                "organisers; human accuracy is about 65 %. Distributed through Kaggle for research "
-                "use; the images belong to their web sources."),
-    "ckplus": ("CK+ (Lucey et al., 2010), the CK+48 crops: 981 peak frames of 327 posed sequences "
-               "from 118 mostly young adult subjects, recorded in a lab. The CK+ agreement "
-               "allows non-commercial research use only and forbids redistribution."),
-    "jaffe": ("JAFFE (Lyons et al., 1998): 213 posed images of 10 Japanese female models. Its "
-              "terms allow non-commercial scientific research only."),
-}
+# Each dataset's origin and terms, declared with it (fer_keras.data.registry)
+DATA_TERMS = {spec.name: spec.terms for spec in BUILT_IN if spec.folder}
 LIMITS = """- Trained on a small dataset of posed (CK+, JAFFE) or web-scraped and noisily labelled (FER2013)
   faces, demographically skewed (CK+ and JAFFE: few subjects, mostly young, JAFFE only Japanese
   women; FER2013: web photos, skewed towards light-skinned adults). Expect lower accuracy on
@@ -79,7 +71,7 @@ def model_card(name, m):
     # publish always writes a SavedModel: a training run's "no SavedModel" note is moot
     notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
                     if note != NO_SAVED_MODEL_NOTE)
-    data_dir = {"fer2013": "data/fer2013", "ckplus": "data/ckplus", "jaffe": "data/jaffe"}
+    data_dir = {spec.name: spec.folder for spec in BUILT_IN if spec.folder}
     return f"""# `{name}`: {entry.paper.split(' (')[0]} trained on {m['dataset']}
 
 Load it offline with `fer_keras.Predictor.from_pretrained("{name}")`; files: `model.keras`

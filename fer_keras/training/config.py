@@ -32,9 +32,9 @@ DISTRIBUTE = ("none", "data_parallel")
 
 
 def _datasets():
-    from fer_keras.data import DATASETS
+    from fer_keras.data.registry import list_datasets
 
-    return DATASETS
+    return tuple(list_datasets())
 
 
 def _models():
