@@ -94,3 +94,13 @@ def test_a_model_naming_unknown_code_is_one_line_in_every_loader(tmp_path, capsy
     code = predict.main([str(image), "--model", str(bad)])
     err = capsys.readouterr().err
     assert code != 0 and "'TheirLayer'" in err and "Traceback" not in err
+
+
+def test_a_corrupt_tflite_file_is_named(tmp_path):
+    pytest.importorskip("keras")
+    from fer_keras.inference.loading import load_model
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"TFL3 not a flatbuffer at all")
+    with pytest.raises(ValueError, match=r"model.tflite: corrupt or not a TFLite model"):
+        load_model(path)

@@ -70,7 +70,12 @@ class TFLiteRunner:
     """Calls a TFLite classifier on float32 raw-pixel batches; returns float32 probabilities."""
 
     def __init__(self, model_path=None, model_content=None, num_threads=None):
-        self.interpreter = make_interpreter(model_path, model_content, num_threads)
+        try:
+            self.interpreter = make_interpreter(model_path, model_content, num_threads)
+        except ValueError as err:  # LiteRT's "not a valid Flatbuffer buffer", without the file
+            what = model_path if model_path is not None else "the TFLite model given"
+            raise ValueError(f"{what}: corrupt or not a TFLite model ({err}); export it "
+                             "again") from None
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.input_shape = tuple(int(v) for v in self.input["shape"][1:])
