@@ -7,11 +7,17 @@ only and run on every Keras backend.
 
 ``fer_keras.train_model(config)`` trains a configuration (it is ``fer_keras.training.train``);
 ``fer_keras.train`` is the module behind ``python -m fer_keras.train``.
+
+After ``import fer_keras``, ``keras.saving.load_model(path, safe_mode=True)`` loads every
+fer_keras model, whichever of the two was imported first (``fer_keras.registration``).
 """
 
 import importlib
 
+from fer_keras.registration import register_with_keras
+
 __version__ = "0.1.0"
+register_with_keras()
 
 _LAZY = {
     "i_mobilenetv2": "fer_keras.models",
