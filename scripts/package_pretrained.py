@@ -65,6 +65,7 @@ def main(argv=None):
 
     import fer_keras.models  # noqa: F401 - registers the custom layers
     from fer_keras import pretrained
+    from fer_keras.models.saving import build_published
 
     metrics = json.loads((args.source / "metrics.json").read_text())
     dest = args.output / args.source.name
@@ -83,7 +84,7 @@ def main(argv=None):
             "source_accuracy": {"split": metrics["split"], "accuracy": metrics["accuracy"]}}
     (dest / pretrained.INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
 
-    packaged = pretrained.build_published(dest / "model.weights.h5")
+    packaged = build_published(dest / "model.weights.h5")
     x, usage = split_images(metrics, args.data_dir)
     p_ref = reference.predict(x, batch_size=256, verbose=0)
     p_pkg = packaged.predict(x, batch_size=256, verbose=0)

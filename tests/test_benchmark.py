@@ -100,7 +100,7 @@ def test_the_benchmark_times_the_int8_model_export_ships(tmp_path, monkeypatch):
 def test_training_section_tiny():
     """``--training --tiny``: raw step, loop and fit rows under TensorFlow, each with its share of
     the 1x1 ceiling; the JAX rows come from a child process (figures, or a row with a note)."""
-    from fer_keras.training import throughput
+    from fer_keras.benchmark import training_speed as throughput
 
     result = throughput.run_training_section(models=("light_ntwrn",), tiny=True)
     rows = {(r.get("backend"), r.get("engine"), r.get("num_models")): r for r in result["rows"]}
@@ -118,7 +118,7 @@ def test_training_section_tiny():
 
 
 def test_training_table_gives_the_ratio_to_the_raw_step():
-    from fer_keras.training import throughput
+    from fer_keras.benchmark import training_speed as throughput
 
     base = dict(backend="tensorflow", device="CPU", model="m", num_models=1,
                 fraction_of_conv1x1=0.1)
@@ -137,7 +137,8 @@ def test_device_rows_leave_many_models_out_on_cpu(monkeypatch):
     import sys
     import types
 
-    from fer_keras.training import device, throughput
+    from fer_keras.benchmark import training_speed as throughput
+    from fer_keras.training import device
 
     calls = []
     fake = types.ModuleType("fer_keras.training.jax_engine")

@@ -137,18 +137,18 @@ def test_fer_folders_odd_images_converted(tmp_path):
 
 
 def test_missing_and_empty_folders(tmp_path):
-    for name in ("fer2013", "ckplus", "jaffe", "imagefolder"):
+    for name in ("fer2013", "ckplus", "jaffe", "rafdb", "affectnet", "imagefolder"):
         with pytest.raises(DataError, match="not found") as err:
             load_dataset(name, tmp_path / "nope")
         assert "nope" in str(err.value)
         with pytest.raises(DataError, match="needs data_dir"):
             load_dataset(name, None)
     (tmp_path / "empty").mkdir()
-    for name in ("fer2013", "ckplus", "jaffe", "imagefolder"):
+    for name in ("fer2013", "ckplus", "jaffe", "rafdb", "affectnet", "imagefolder"):
         with pytest.raises(DataError):
             load_dataset(name, tmp_path / "empty")
     with pytest.raises(ValueError, match="unknown dataset"):
-        load_dataset("affectnet", tmp_path)
+        load_dataset("sfew", tmp_path)
 
 
 # --- CK+ ------------------------------------------------------------------------------------

@@ -272,7 +272,7 @@ def test_engine_throughput_reports_its_keys():
 def test_benchmark_raw_step_rate_needs_no_tensorflow():
     """`benchmark --training` under JAX without TensorFlow (the H200's setup): the raw-step
     batch comes from the NumPy pipeline (it used `make_tf_dataset` and failed there)."""
-    from fer_keras.training.throughput import engine_rates
+    from fer_keras.benchmark.training_speed import engine_rates
 
     rates = engine_rates("i_mobilenetv2", batch_size=4, num_examples=8,
                          model_kwargs=dict(alpha=0.35, scale_top_stage=True))

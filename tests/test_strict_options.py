@@ -12,6 +12,7 @@ from fer_keras.options import accepted_options, check_options
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
 def test_every_protocol_refuses_an_unknown_option_by_name(protocol):
     fn, allowed, _ = PROTOCOLS[protocol]
+    allowed = allowed() if callable(allowed) else allowed  # names, or a function of the registry
     ds = types.SimpleNamespace(name=allowed[0] if allowed else "synthetic")  # refused before use
     accepted = accepted_options(fn, skip=("ds", "seed"))
     with pytest.raises(ValueError) as err:
@@ -55,7 +56,7 @@ def test_every_dataset_refuses_an_unknown_option_by_name(tmp_path, name, options
 
 
 def test_model_kwargs_of_a_keras_application_baseline():
-    from fer_keras.models.kwargs import check_model_kwargs
+    from fer_keras.models.registry import check_model_kwargs
 
     check_model_kwargs("keras_mobilenetv2", {"alpha": 0.35})  # MobileNetV2's own argument
     with pytest.raises(ValueError, match="'alpah' for model 'keras_mobilenetv2'; accepted: .*"

@@ -30,7 +30,7 @@ multiply-adds predict at ``tflite_gmacs`` (1.0 means "as efficient as MobileNetV
 at most 1.5). Every time is the median of ``repeats`` timings after warm-up; the load average
 before and after the run is recorded, since the figures are only as good as the machine was quiet.
 
-``--training`` runs the training section instead (:mod:`fer_keras.training.throughput`): images/s
+``--training`` runs the training section instead (:mod:`fer_keras.benchmark.training_speed`): images/s
 of i_mobilenetv2 and light_ntwrn (or ``--models``) on a CK+-sized fold at batch 20 for the raw
 ``train_on_batch`` step, engine "loop", engine "fit" (TensorFlow) and the JAX device engine with
 one and with K models together, a row per backend (the JAX rows from a child process under

@@ -10,15 +10,12 @@ from fer_keras.benchmark.timing import DEFAULT_MODELS
 from fer_keras.console import add_verbose_flag, parse_quietly
 
 
-def _usage():
-    import fer_keras.benchmark
-
-    return fer_keras.benchmark.__doc__
+DESCRIPTION = "speed of the models on this machine, beside its ceilings (docs/performance.md)"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fer_keras.benchmark",
-                                     description=_usage().split("\n")[0],
+                                     description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
                         help="registered model names (default: %(default)s)")
@@ -44,7 +41,7 @@ def main(argv=None):
     log = None if args.quiet else (lambda m: print(f"[benchmark] {m}", file=sys.stderr,
                                                    flush=True))
     if args.training:
-        from fer_keras.training import throughput
+        from fer_keras.benchmark import training_speed as throughput
 
         result = throughput.run_training_section(args.models, args.tiny, log=log)
         table = throughput.format_training_markdown(result)

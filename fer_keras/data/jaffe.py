@@ -2,7 +2,7 @@
 
 File names are `<poser>.<EXPR><n>.<serial>.tiff` (e.g. `KA.AN1.39.tiff`); EXPR in AN DI FE HA NE
 SA SU maps onto the FER2013 label order. OpenCV's frontal-face Haar cascade finds the face
-(`fer_keras.inference.faces.detect_face`, the detector `predict` uses on photos too); the
+(`fer_keras.data.face_detection.detect_face`, the detector `predict` uses on photos too); the
 largest detection is cropped and resized to 48 x 48. When nothing is detected the loader falls
 back to `DEFAULT_BOX`, the median of the detections on the real 213 images, and reports it.
 Crops are cached in the user cache folder, never next to the data.
@@ -18,7 +18,7 @@ from fer_keras.data.dataset import DataError, FERDataset, crop_face_box
 from fer_keras.data.folders import require_dir
 from fer_keras.data.imageio import is_ignored, read_gray
 from fer_keras.data.labels import JAFFE_CLASSES, JAFFE_EXPRESSIONS
-from fer_keras.inference.faces import DETECT_KWARGS, detect_face, haar_cascade
+from fer_keras.data.face_detection import DETECT_KWARGS, detect_face, haar_cascade
 
 SIZE = 48
 # (x, y, w, h) on the 256 x 256 original, scaled for other sizes; the median Haar box on JAFFE.

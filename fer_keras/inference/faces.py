@@ -14,43 +14,17 @@ detected, CK+48 1.18 on 395 of 400), with the box centred in the crop within hal
 """
 
 import warnings
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from fer_keras.data.face_detection import (  # noqa: F401 - the one detector, shared with loaders
+    CASCADE, DETECT_KWARGS, detect_face, haar_cascade, square)
 from fer_keras.data.registry import BUILT_IN, DEFAULT_CROP_SCALE, crop_scale_of  # noqa: F401
-
-CASCADE = "haarcascade_frontalface_default.xml"
-DETECT_KWARGS = {"scaleFactor": 1.1, "minNeighbors": 5, "minSize": (60, 60)}
 
 # Side of the crop / side of the square Haar box, per training dataset (measured, see above),
 # declared with each dataset (`fer_keras.data.registry`); unknown: FER2013's, the in-the-wild one.
 CROP_SCALES = {s.name: s.crop_scale for s in BUILT_IN}
-
-
-def haar_cascade():
-    """OpenCV's frontal-face Haar cascade (`CASCADE`), loaded."""
-    path = Path(cv2.data.haarcascades) / CASCADE
-    cascade = cv2.CascadeClassifier(str(path))
-    if cascade.empty():
-        raise RuntimeError(f"OpenCV could not load its Haar cascade {path}")
-    return cascade
-
-
-def square(box):
-    """(x, y, w, h) made square (side max(w, h)) about the same centre, in integers."""
-    x, y, w, h = (int(v) for v in box)
-    s = max(w, h)
-    return (x + (w - s) // 2, y + (h - s) // 2, s, s)
-
-
-def detect_face(gray, cascade=None):
-    """The largest face box (x, y, w, h) made square, or None: the JAFFE loader's crop rule."""
-    found = (cascade or haar_cascade()).detectMultiScale(gray, **DETECT_KWARGS)
-    if len(found) == 0:
-        return None
-    return square(max(found, key=lambda b: b[2] * b[3]))
 
 
 def crop_scale_for(dataset):

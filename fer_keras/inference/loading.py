@@ -133,10 +133,10 @@ def artifact_info(artifact):
 def _load_keras(path):
     import keras
 
-    from fer_keras.models.saving import load_keras_file
+    from fer_keras.models.saving import build_published, load_keras_file
 
     if path.name.endswith(".weights.h5"):
-        model = pretrained.build_published(path)  # architecture from model_info.json
+        model = build_published(path)  # architecture from model_info.json
     else:
         model = load_keras_file(path, compile=False)
 

@@ -183,7 +183,7 @@ class Predictor:
         if self.model.keras_model is None:
             raise ValueError(f"Grad-CAM needs the Keras model; {self.model.path} is a "
                              f"{self.model.format} artifact (load model.keras instead)")
-        from fer_keras.explain import grad_cam
+        from fer_keras.inference.gradcam import grad_cam
 
         return grad_cam(self.model.keras_model, x)[0]
 

@@ -48,7 +48,7 @@ def annotate(frame_bgr, records, heatmap=False):
     """A copy of the frame with each face's box, label and score (and Grad-CAM overlay)."""
     import cv2
 
-    from fer_keras.explain import overlay
+    from fer_keras.inference.gradcam import overlay
 
     out = frame_bgr.copy()
     for rec in records:

@@ -9,7 +9,8 @@ variant of your own beside them.
 import dataclasses
 
 from fer_keras import papers
-from fer_keras.models.baselines import keras_application
+from fer_keras.options import check_options
+from fer_keras.models.baselines import APPLICATIONS, keras_application
 from fer_keras.models.i_mobilenetv2 import i_mobilenetv2
 from fer_keras.models.light_ntwrn import light_ntwrn
 
@@ -82,7 +83,32 @@ def create_model(name, weights=None, **kwargs):
     naming it and the accepted ones. Example:
     ``create_model("i_mobilenetv2", input_shape=(48, 48, 1), num_classes=7)``.
     """
-    from fer_keras.models.kwargs import check_model_kwargs
-
     check_model_kwargs(name, kwargs, shape_args=True)
     return get_entry(name).build(weights=weights, **kwargs)
+
+
+# Filled in from the data or the registry, never by the user's overrides.
+_NOT_OPTIONS = ("input_shape", "num_classes", "name")
+
+
+def builder_functions(name):
+    """The callables whose keyword parameters the model `name` accepts."""
+    entry = get_entry(name)
+    if entry.builder is keras_application:
+        import keras
+
+        application = entry.kwargs.get("application", "keras_mobilenetv2")
+        return (keras_application, getattr(keras.applications, APPLICATIONS[application]))
+    return (entry.builder,)
+
+
+def check_model_kwargs(name, kwargs, shape_args=False):
+    """Raises ValueError naming every key of `kwargs` the model `name`'s builder does not take.
+
+    `shape_args=True` also accepts input_shape, num_classes and name (`create_model`'s
+    arguments); a configuration's `model_kwargs` may not set them (the data does).
+    """
+    skip = ("application", "include_top", "weights", "pooling", "classes", "input_tensor")
+    if not shape_args:
+        skip += _NOT_OPTIONS
+    check_options(kwargs or {}, builder_functions(name), f"model {name!r}", skip=skip)

@@ -52,4 +52,21 @@ def load_keras_file(path, compile=True):
                          f"{first})") from None
 
 
-__all__ = ["load_keras_file"]
+def build_published(path):
+    """The registered model described by the `model_info.json` beside `path` (a
+    `model.weights.h5`, as the package's published copies are), with its weights."""
+    from fer_keras.models.registry import create_model
+    from fer_keras.pretrained import INFO_FILE, file_info
+
+    info = file_info(path)
+    missing = [k for k in ("model", "input_shape", "num_classes") if k not in info]
+    if missing:
+        raise ValueError(f"{path}: a weights file needs {INFO_FILE} beside it naming "
+                         f"'model', 'input_shape' and 'class_names' (missing: {missing})")
+    model = create_model(info["model"], input_shape=tuple(info["input_shape"]),
+                         num_classes=int(info["num_classes"]), **info.get("model_kwargs", {}))
+    model.load_weights(str(path))
+    return model
+
+
+__all__ = ["build_published", "load_keras_file"]

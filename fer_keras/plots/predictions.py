@@ -58,10 +58,10 @@ def plot_probabilities(records, titles=None):
 
 def show_gradcam(photo, records, size=96):
     """Each face's crop (as fed to the model) beside its Grad-CAM heatmap overlaid
-    (`fer_keras.explain.overlay`); the records need `heatmap` (`predict(..., explain=True)`)."""
+    (`fer_keras.inference.gradcam.overlay`); the records need `heatmap` (`predict(..., explain=True)`)."""
     import cv2
 
-    from fer_keras.explain import overlay
+    from fer_keras.inference.gradcam import overlay
     from fer_keras.inference.faces import crop_face
 
     records = [r for r in records if "heatmap" in r]

@@ -187,18 +187,3 @@ def load_weights(model, weights, models_dir=None):
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return model
-
-
-def build_published(path):
-    """The registered model described by the `model_info.json` beside `path`, with its weights."""
-    from fer_keras.models.registry import create_model
-
-    info = file_info(path)
-    missing = [k for k in ("model", "input_shape", "num_classes") if k not in info]
-    if missing:
-        raise ValueError(f"{path}: a weights file needs {INFO_FILE} beside it naming "
-                         f"'model', 'input_shape' and 'class_names' (missing: {missing})")
-    model = create_model(info["model"], input_shape=tuple(info["input_shape"]),
-                         num_classes=int(info["num_classes"]), **info.get("model_kwargs", {}))
-    model.load_weights(str(path))
-    return model

@@ -17,11 +17,12 @@ from fer_keras.reproduce.runner import fold_finished, plan, run_jobs, train_comm
 from fer_keras.reproduce.runs import TABLES
 
 
-def build_parser():
-    from fer_keras import reproduce
+DESCRIPTION = "the papers' tables, rerun row by row and regenerated from runs (docs/reproduction.md)"
 
+
+def build_parser():
     p = argparse.ArgumentParser(prog="python -m fer_keras.reproduce",
-                                description=reproduce.__doc__.split("\n\n")[0],
+                                description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the tables, their rows and protocols")

@@ -233,7 +233,7 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             if f.type in (bool, "bool") and not isinstance(getattr(self, f.name), bool):
                 raise ValueError(f"{f.name} must be True or False, got {getattr(self, f.name)!r}")
-        from fer_keras.models.kwargs import check_model_kwargs
+        from fer_keras.models.registry import check_model_kwargs
 
         check_model_kwargs(self.model, self.model_kwargs)
         return self

@@ -335,11 +335,6 @@ def _step_epoch(trainer, config, ds, split, epoch, weights, drop_remainder, bar,
     return total_loss / seen, total_acc / seen
 
 
-def diverged(loss, epoch, step, ckpt_path, lr):
-    """Raises TrainingDiverged (`divergence.raise_diverged`; the device engine calls this)."""
-    raise_diverged(loss, epoch, ckpt_path, lr, step)
-
-
 def _fit_backend():
     """True where one `fit` call per epoch is used instead of `train_on_batch` (JAX).
 

@@ -237,7 +237,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
     other members' epoch is saved)."""
     import jax
 
-    from fer_keras.training import loop
+    from fer_keras.training.divergence import raise_diverged
 
     num_layers = len(program.layers)
     writers = [summary_writer(m.fold_dir / "logs") for m in members]
@@ -265,7 +265,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
             raise non_finite[0]
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
-            loop.diverged(float("nan"), m.state["epochs_done"], step, m.ckpt_path, lr)
+            raise_diverged(float("nan"), m.state["epochs_done"], m.ckpt_path, lr, step)
         if _past(deadline) and any(m.training for m in members):
             _log(verbose, f"time limit of {members[0].config.time_limit:g} s reached; writing "
                           "the artifacts of each fold's best epoch so far (run the same command "

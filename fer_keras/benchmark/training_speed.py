@@ -146,18 +146,19 @@ def backend_rows(models=MODELS, tiny=False, log=None):
     (JAX only), each with its share of the 1x1-convolution ceiling."""
     import keras
 
-    from fer_keras import benchmark
+    from fer_keras.benchmark.ceilings import conv1x1_ceiling
+    from fer_keras.benchmark.model_speed import build
     from fer_keras.models import model_summary
     from fer_keras.training.device import describe_hardware
 
     log = log or (lambda message: None)
     backend = keras.backend.backend()
     device = describe_hardware()["summary"]
-    ceiling = benchmark.conv1x1_ceiling(2 if tiny else 5, tiny)
+    ceiling = conv1x1_ceiling(2 if tiny else 5, tiny)
     rows = []
     for name in models:
         kwargs = _model_kwargs(name, tiny)
-        macs = model_summary(benchmark.build(name, tiny))["macs"]
+        macs = model_summary(build(name, tiny))["macs"]
         log(f"training throughput: {name} on {backend}")
         rates = engine_rates(name, BATCH_SIZE, 2 * BATCH_SIZE if tiny else TRAIN_EXAMPLES,
                              kwargs)
@@ -180,16 +181,16 @@ def backend_rows(models=MODELS, tiny=False, log=None):
 
 
 def _model_kwargs(name, tiny):
-    from fer_keras import benchmark
+    from fer_keras.benchmark.timing import TINY_KWARGS
     from fer_keras.models import get_entry
 
-    return benchmark.TINY_KWARGS.get(get_entry(name).family, {}) if tiny else {}
+    return TINY_KWARGS.get(get_entry(name).family, {}) if tiny else {}
 
 
 def jax_rows_in_subprocess(models=MODELS, tiny=False, timeout=1800):
     """`backend_rows` under `KERAS_BACKEND=jax` in a child process (the backend is fixed at
     import); one row with a note when the child fails."""
-    code = ("import json, sys; from fer_keras.training.throughput import backend_rows; "
+    code = ("import json, sys; from fer_keras.benchmark.training_speed import backend_rows; "
             f"print('ROWS' + json.dumps(backend_rows({list(models)!r}, {tiny!r})))")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     try:
