@@ -12,45 +12,30 @@ After ``import fer_keras``, ``keras.saving.load_model(path, safe_mode=True)`` lo
 fer_keras model, whichever of the two was imported first (``fer_keras.registration``).
 """
 
-import importlib
-
+from fer_keras.lazy import lazy_attributes
 from fer_keras.registration import register_with_keras
 
 __version__ = "0.1.0"
 register_with_keras()
 
 _LAZY = {
-    "i_mobilenetv2": "fer_keras.models",
-    "light_ntwrn": "fer_keras.models",
-    "create_model": "fer_keras.models",
-    "list_models": "fer_keras.models",
-    "model_summary": "fer_keras.models",
-    "count_macs": "fer_keras.models",
+    "i_mobilenetv2": "fer_keras.models.i_mobilenetv2:i_mobilenetv2",
+    "light_ntwrn": "fer_keras.models.light_ntwrn:light_ntwrn",
+    "create_model": "fer_keras.models.registry",
+    "list_models": "fer_keras.models.registry",
+    "model_summary": "fer_keras.models.complexity",
+    "count_macs": "fer_keras.models.complexity",
     "layers": "fer_keras.layers",
     "models": "fer_keras.models",
     "data": "fer_keras.data",
     "training": "fer_keras.training",
     "train": "fer_keras.train",  # the `python -m fer_keras.train` module, whatever the import order
-    "train_model": ("fer_keras.training", "train"),  # the function: fer_keras.training.train
-    "resolve_config": "fer_keras.training",
-    "Predictor": "fer_keras.inference",
+    "train_model": "fer_keras.training.loop:train",  # the function: fer_keras.training.train
+    "resolve_config": "fer_keras.training.config",
+    "Predictor": "fer_keras.inference.predictor",
     "inference": "fer_keras.inference",
     "explain": "fer_keras.explain",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'fer_keras' has no attribute {name!r}")
-    module_name, attribute = (_LAZY[name] if isinstance(_LAZY[name], tuple)
-                              else (_LAZY[name], name))
-    module = importlib.import_module(module_name)
-    value = module if module.__name__ == f"fer_keras.{name}" else getattr(module, attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

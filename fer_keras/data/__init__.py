@@ -21,6 +21,7 @@ from fer_keras.data.packed import is_packed, load_packed, save_packed
 from fer_keras.data.pipeline import iterate_batches, make_tf_dataset
 from fer_keras.data.protocols import default_protocol, list_protocols, make_splits
 from fer_keras.data.registry import DatasetSpec, get_dataset, list_datasets, register_dataset
+from fer_keras.lazy import lazy_attributes
 from fer_keras.options import check_options
 
 # The built-in datasets' names (fer_keras.data.registry: one record each); `list_datasets()`
@@ -72,12 +73,8 @@ def dataset_loader(name):
     return get_dataset(name).load_function()
 
 
-def __getattr__(name):
-    if name in _AUGMENT_NAMES:
-        from fer_keras.data import augment
-
-        return getattr(augment, name)
-    raise AttributeError(f"module 'fer_keras.data' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    name: "fer_keras.data.augment" for name in _AUGMENT_NAMES})
 
 
 __all__ = [

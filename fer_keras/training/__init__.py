@@ -11,28 +11,19 @@ layout and resume semantics: docs/training.md. Importing this package does not i
 `train` and `TorchSGD` do.
 """
 
+from fer_keras.lazy import lazy_attributes
 from fer_keras.training.config import TrainConfig, load_config, resolve_config, save_config
 
 
-def __getattr__(name):
-    if name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "predict"):
-        from fer_keras.training import loop
-
-        return getattr(loop, name)
-    if name == "build_model":
-        from fer_keras.training import model_setup
-
-        return model_setup.build_model
-    if name in ("transfer_weights", "find_model_file"):
-        from fer_keras.training import weights
-
-        return getattr(weights, name)
-    if name in ("TorchSGD", "make_optimizer", "step_schedule"):
-        from fer_keras.training import optimizers
-
-        return getattr(optimizers, name)
-    raise AttributeError(f"module 'fer_keras.training' has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    **{name: "fer_keras.training.loop"
+       for name in ("train", "train_fold", "TrainingDiverged", "TrainResult", "predict")},
+    "build_model": "fer_keras.training.model_setup",
+    "transfer_weights": "fer_keras.training.weights",
+    "find_model_file": "fer_keras.training.weights",
+    **{name: "fer_keras.training.optimizers"
+       for name in ("TorchSGD", "make_optimizer", "step_schedule")},
+})
 
 __all__ = ["TorchSGD", "TrainConfig", "TrainResult", "TrainingDiverged", "build_model",
            "load_config", "make_optimizer", "predict", "resolve_config", "save_config",

@@ -8,21 +8,13 @@ its own fold folder as the loop would. `engine_throughput` measures it (`through
 Importing this package imports JAX, never TensorFlow.
 """
 
+from fer_keras.lazy import lazy_attributes
 
-def __getattr__(name):
-    if name in ("train_members", "train_group"):
-        from fer_keras.training.jax_engine import runner
-
-        return getattr(runner, name)
-    if name == "engine_throughput":
-        from fer_keras.training.jax_engine.throughput import engine_throughput
-
-        return engine_throughput
-    if name == "enable_compilation_cache":
-        from fer_keras.training.jax_engine.cache import enable_compilation_cache
-
-        return enable_compilation_cache
-    raise AttributeError(f"module 'fer_keras.training.jax_engine' has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "train_members": "fer_keras.training.jax_engine.runner",
+    "train_group": "fer_keras.training.jax_engine.runner",
+    "engine_throughput": "fer_keras.training.jax_engine.throughput",
+    "enable_compilation_cache": "fer_keras.training.jax_engine.cache",
+})
 
 __all__ = ["enable_compilation_cache", "engine_throughput", "train_group", "train_members"]
