@@ -13,7 +13,11 @@ the mean of its last N frames' probabilities, adding `track`, `smoothed_over` an
 never a traceback. `--model` is a path (any artifact `Predictor.load` accepts) or the name of a
 published model (`saved_models/`, `$FER_KERAS_MODELS` or `--models-dir`). `--annotate DIR`
 writes each image (PNG) or video (MP4) with boxes and labels, `--heatmap` adds Grad-CAM.
-Exit status: 0 every input read, 1 some input unreadable, 2 bad model or arguments.
+`--detector none` takes each image as the face itself (already cropped, as the datasets' 48x48
+images): no detection, no margin, resized to the model's input.
+Exit status: 0 every input read and at least one face predicted, 1 some input unreadable (or an
+annotated copy unwritable), 2 bad model or arguments, 3 every input read but no face found in
+any (nothing predicted).
 The functions: `fer_keras.inference.sources` (inputs, JSON lines, annotation) and `Predictor`.
 """
 
@@ -26,6 +30,8 @@ from fer_keras.inference.detectors import DETECTORS
 from fer_keras.inference.sources import (
     check_options, expand_inputs, predict_image, predict_stream,
 )
+
+NOTHING_PREDICTED = 3  # exit status: every input read, no face found in any
 
 
 def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
@@ -64,8 +70,9 @@ def build_parser():
     p.add_argument("--min-face", type=int,
                    help="smallest face side in pixels (default: haar 60, mtcnn 20)")
     p.add_argument("--detector", choices=DETECTORS, default="haar",
-                   help="face detector: haar (OpenCV, default) or mtcnn (pip install "
-                        "'fer_keras[mtcnn]'; finds rotated and small faces, slower)")
+                   help="face detector: haar (OpenCV, default), mtcnn (pip install "
+                        "'fer_keras[mtcnn]'; finds rotated and small faces, slower) or none "
+                        "(each image is already a face crop, as the datasets' 48x48 images)")
     p.add_argument("--crop-scale", type=float, help="override the training set's crop scale")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
     p.add_argument("--max-frames", type=int, help="video / webcam: stop after N frames")
@@ -104,6 +111,10 @@ def main(argv=None, out=None, err=None):
         else:
             all_read &= predict_stream(predictor, str(source) if kind == "video" else source,
                                        args, out, err)
+    if all_read and not getattr(args, "faces", 0):
+        err.write("error: no face found in any input: nothing was predicted (exit status 3; "
+                  "for images that are already face crops, use --detector none)\n")
+        return NOTHING_PREDICTED
     return 0 if all_read else 1
 
 

@@ -94,3 +94,25 @@ def test_an_annotated_copy_that_cannot_be_written_leaves_nothing_and_says_so(
     assert code == 1 and len(rows) == 1  # the record is still written
     assert "a_face.png: the annotated copy was not written" in err and "Traceback" not in err
     assert list((tmp_path / "out").iterdir()) == []  # no half-written or temporary file
+
+
+def test_face_crops_need_detector_none_and_nothing_predicted_is_exit_3(setup, tmp_path):
+    """The datasets' own 48x48 crops: the Haar cascade finds no face in them (exit status 3 and
+    a hint naming --detector none); with --detector none the whole image is the face, resized
+    as the loaders resize, with no margin cut around it."""
+    crop = cv2.resize(draw_face(320)[60:260, 60:260], (48, 48), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(tmp_path / "crop.png"), crop)
+    code, rows, err = run([str(tmp_path / "crop.png"), "--model", str(setup / "run")])
+    assert code == 3 and rows == []
+    assert "a 48x48 image: if it is already a face crop, --detector none" in err
+    assert "nothing was predicted" in err
+    code, rows, err = run([str(tmp_path / "crop.png"), "--model", str(setup / "run"),
+                           "--detector", "none"])
+    assert code == 0 and len(rows) == 1, err
+    assert rows[0]["box"] == rows[0]["crop_box"] == [0, 0, 48, 48]
+    assert rows[0]["detector"] == "none"
+    from fer_keras.inference import Predictor
+
+    predictor = Predictor.load(setup / "run" / "fold_0")
+    direct = predictor.predict_faces([crop])[0]["probabilities"]
+    assert rows[0]["probabilities"] == pytest.approx(direct, abs=1e-6)  # no margin, same input

@@ -1,7 +1,8 @@
-"""Face detectors to choose from: OpenCV's Haar cascade (default) and MTCNN (optional extra).
+"""Face detectors to choose from: OpenCV's Haar cascade (default), MTCNN (optional extra), and
+"none" for faces that are already cropped (the whole image is the face).
 
     from fer_keras.inference.detectors import make_detector
-    detector = make_detector("mtcnn")          # or "haar"; any callable gray -> boxes works
+    detector = make_detector("mtcnn")          # or "haar", "none"; any callable gray -> boxes
     boxes = detector(gray_uint8)               # [(x, y, w, h), ...], square, largest first
 
 MTCNN (Zhang et al., "Joint Face Detection and Alignment using Multi-task Cascaded
@@ -12,7 +13,7 @@ per image (docs/deployment.md, "Face detectors"). Its boxes are made square arou
 with the longer side, as the Haar boxes are, so the per-dataset crop scales apply to both.
 """
 
-DETECTORS = ("haar", "mtcnn")
+DETECTORS = ("haar", "mtcnn", "none")
 
 
 def square(box):
@@ -54,8 +55,24 @@ class MTCNNFaceDetector:
         return sorted(boxes, key=lambda b: -b[2] * b[3])
 
 
+class WholeImage:
+    """No detection: the whole image is the face, as the datasets ship their 48 x 48 crops. One
+    box covering the image; the predictor cuts no margin around it (`crops_whole_image`) and
+    resizes it to the model's input, as the loaders resize their images."""
+
+    name = "none"
+    crops_whole_image = True
+
+    def __call__(self, gray):
+        h, w = gray.shape[:2]
+        return [(0, 0, int(w), int(h))]
+
+
 def make_detector(name="haar", min_size=None, **kwargs):
-    """A detector by name ("haar" or "mtcnn"); ValueError naming the accepted ones otherwise."""
+    """A detector by name ("haar", "mtcnn" or "none"); ValueError naming the accepted ones
+    otherwise."""
+    if name == "none":
+        return WholeImage()
     if name == "haar":
         from fer_keras.inference.faces import HaarFaceDetector
 
@@ -73,4 +90,6 @@ def detector_name(detector):
         return "haar"
     if isinstance(detector, MTCNNFaceDetector):
         return "mtcnn"
+    if isinstance(detector, WholeImage):
+        return "none"
     return getattr(detector, "__name__", type(detector).__name__)

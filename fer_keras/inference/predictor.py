@@ -156,8 +156,9 @@ class Predictor:
         boxes = self.detect(gray)[:max_faces]
         h, w, _ = self.input_shape
         crops, crop_boxes = [], []
+        whole = getattr(self.detector, "crops_whole_image", False)  # --detector none
         for box in boxes:
-            crop_box = _faces.expand_box(box, self.crop_scale)
+            crop_box = tuple(box) if whole else _faces.expand_box(box, self.crop_scale)
             crops.append(_faces.crop_face(gray, crop_box, (h, w)))
             crop_boxes.append(crop_box)
         records = self.predict_faces(crops, explain=explain)

@@ -76,6 +76,18 @@ def _emit(records, source, frame, stream):
     stream.flush()
 
 
+def _crop_hint(predictor, gray):
+    """A hint for an image about the model's input size where the detector found nothing: it is
+    most likely a face crop already (the datasets' 48 x 48 images)."""
+    if getattr(predictor.detector, "crops_whole_image", False):
+        return ""
+    side = max(predictor.input_shape[:2])
+    if max(gray.shape[:2]) <= 2 * side:
+        return (f" (a {gray.shape[1]}x{gray.shape[0]} image: if it is already a face crop, "
+                "--detector none uses the whole image)")
+    return ""
+
+
 def _read_bgr(path, gray):
     import cv2
 
@@ -99,7 +111,8 @@ def predict_image(predictor, path, options, out=sys.stdout, err=sys.stderr):
         err.write(f"error: {path}: cannot predict ({type(e).__name__}: {e})\n")
         return False
     if not records:
-        err.write(f"{path}: no face found\n")
+        err.write(f"{path}: no face found{_crop_hint(predictor, gray)}\n")
+    options.faces = getattr(options, "faces", 0) + len(records)
     _emit(records, path, None, out)
     if options.annotate:
         target = _annotation_target(options, path)
@@ -181,6 +194,7 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                                             max_faces=options.max_faces)
                 if not records:
                     no_face.append(index)
+                options.faces = getattr(options, "faces", 0) + len(records)
                 if tracker is not None:
                     records = tracker.update(records)
                 _emit(records, source, index, out)
