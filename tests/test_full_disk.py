@@ -17,6 +17,7 @@ import sys
 import cv2
 import pytest
 
+from conftest import ROOT
 from inference_fixtures import draw_face, tiny_model, write_fold
 
 LIMIT = 2048  # bytes: every artifact below is larger
@@ -106,3 +107,21 @@ def test_an_evaluate_plot_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
     assert "the 2 folds summed" in stdout
     assert only_final_files(out) == ["cm.png"]
     assert cv2.imread(str(out / "cm.png")) is not None
+
+
+def test_train_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path):
+    """The first checkpoint cannot be written: one line, nothing half-written, and the same
+    command on a disk with room trains the run to the end."""
+    args = ["--dataset", "synthetic", "--model", "wrn", "--dataset-options",
+            '{"num_examples": 64, "image_size": 32}', "--model-kwargs",
+            '{"widths": [8, 8, 8], "depths": [1, 1, 1], "stem_filters": 8}', "--augment",
+            "none", "--batch-size", "16", "--epochs", "1", "--output", tmp_path / "run",
+            "--quiet"]
+    code, _, err = run("fer_keras.train", *args, full=True)
+    assert_one_clear_line(code, err, "could not write")
+    assert "run the same command again to resume" in err
+    assert only_final_files(tmp_path / "run" / "fold_0") == ["logs"]
+    assert not (ROOT / ".git" / "index.lock").exists()  # the commit lookup wrote nothing there
+    code, _, err = run("fer_keras.train", *args, full=False)
+    assert code == 0, err[-2000:]
+    assert (tmp_path / "run" / "fold_0" / "metrics.json").is_file()

@@ -125,8 +125,11 @@ def git_revision():
                              text=True, timeout=10)
         if rev.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                "fer_keras", "setup.cfg", "pyproject.toml"],
+        # --no-optional-locks: a status never rewrites the index (on a full disk that write
+        # would leave a truncated .git/index.lock behind, blocking the user's git)
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain",
+                                "--untracked-files=no", "--", "fer_keras", "setup.cfg",
+                                "pyproject.toml"],
                                cwd=root, capture_output=True, text=True, timeout=10)
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

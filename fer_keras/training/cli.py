@@ -169,6 +169,12 @@ def main(argv=None):
     except (ValueError, DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full or read-only disk: every run file is written atomically
+        where = f" {err.filename}" if err.filename else ""
+        print(f"error: could not write{where} ({err.strerror or err}); the run folder keeps its "
+              "last complete checkpoint: free some space and run the same command again to "
+              "resume", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
