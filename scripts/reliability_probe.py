@@ -35,13 +35,11 @@ import re
 import shlex
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -98,33 +96,10 @@ class Result:
 # fixtures
 
 
-def bomb_png(width, height):
-    """A tiny PNG whose header declares width x height 8-bit grey pixels."""
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
-
-
-def draw_face(size=320, background=40):
-    """The gray cartoon face of tests/inference_fixtures.py (the Haar cascade detects it)."""
-    import cv2
-    import numpy as np
-
-    img = np.full((size, size), background, np.uint8)
-    c, r = size // 2, int(size * 0.3)
-    cv2.ellipse(img, (c, c), (int(r * 0.8), r), 0, 0, 360, 200, -1)
-    ey, ex = c - r // 4, int(r * 0.35)
-    for s in (-1, 1):
-        cv2.ellipse(img, (c + s * ex, ey), (r // 6, r // 12), 0, 0, 360, 50, -1)
-        cv2.line(img, (c + s * ex - r // 6, ey - r // 5), (c + s * ex + r // 6, ey - r // 5),
-                 60, max(2, r // 20))
-    cv2.ellipse(img, (c, c + r // 2), (r // 3, r // 10), 0, 0, 360, 70, -1)
-    cv2.line(img, (c, ey + r // 10), (c, c + r // 5), 150, max(2, r // 25))
-    return cv2.GaussianBlur(img, (0, 0), size / 150)
+# The tests' own drawn face (the Haar cascade detects it) and decompression-bomb PNG.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from inference_fixtures import draw_face  # noqa: E402
+from test_input_safety import bomb_png  # noqa: E402
 
 
 class Fixtures:
