@@ -4,17 +4,16 @@ compile options, and whether the TensorFlow-only parts can run."""
 import statistics
 import time
 
+from fer_keras import papers
+
 DEFAULT_MODELS = ("i_mobilenetv2", "light_ntwrn", "keras_mobilenetv2")
 INPUT_SHAPE = (48, 48, 3)
 NUM_CLASSES = 7
 INFERENCE_BATCH = 256
-# Tiny widths for the smoke test: every block type, a fraction of the cost.
-TINY_KWARGS = {
-    "i_mobilenetv2": {"alpha": 0.35, "scale_top_stage": True},
-    "light_ntwrn": {"widths": (16, 16, 32), "depths": (1, 2, 1), "scam_reduction": 2,
-                    "shuffle_groups": 2},
-    "baseline": {"alpha": 0.35},
-}
+# {family: tiny widths for the smoke test} (every block type, a fraction of the cost), from each
+# family's `Family.tiny_kwargs` (fer_keras/papers/).
+TINY_KWARGS = papers.LiveView(
+    lambda: {name: dict(f.tiny_kwargs) for name, f in papers.families().items()})
 
 
 def median_time(fn, repeats, warmup=1):

@@ -7,16 +7,22 @@ variant of your own beside them.
 """
 
 import dataclasses
+import importlib
 
 from fer_keras import papers
 from fer_keras.options import check_options
 from fer_keras.models.baselines import APPLICATIONS, keras_application
-from fer_keras.models.i_mobilenetv2 import i_mobilenetv2
-from fer_keras.models.light_ntwrn import light_ntwrn
 
-# The builder of each family named by a declaration.
-BUILDERS = {"i_mobilenetv2": i_mobilenetv2, "light_ntwrn": light_ntwrn,
-            "baseline": keras_application}
+
+def family_builder(family):
+    """The builder function of a family name, imported from its `Family.builder`
+    ("module:function", declared with its paper in `fer_keras/papers/`)."""
+    module, _, function = papers.families()[family].builder.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+# {family: builder function}, from the families' declarations.
+BUILDERS = papers.LiveView(lambda: {name: family_builder(name) for name in papers.families()})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +53,9 @@ def _entries():
     entries = {}
     for paper in papers.PAPERS:
         for v in paper.all_variants():
-            entries[v.name] = ModelEntry(v.name, BUILDERS[v.family], dict(v.kwargs), paper.name,
-                                         v.row, v.paper_params, v.description, v.family, v.gap)
+            entries[v.name] = ModelEntry(v.name, family_builder(v.family), dict(v.kwargs),
+                                         paper.name, v.row, v.paper_params, v.description,
+                                         v.family, v.gap)
     order = [v.name for v in papers.variants()]
     return {**{name: entries[name] for name in order}, **_EXTRA}
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras import papers
 from fer_keras.notebook.locations import fast_mode, find_data, run_folder
 from fer_keras.presets import PRESETS
 
-# The narrow I-MobileNetV2 of the synthetic demo preset (fer_keras/papers/demo.py): CPU-friendly.
+# The narrow I-MobileNetV2 of the synthetic demo preset (its `Family.demo_kwargs`): CPU-friendly.
 DEMO_MODEL_KWARGS = dict(PRESETS[("i_mobilenetv2", "synthetic")].values["model_kwargs"])
 # Epochs of the demo run (fast, normal); the paper's CK+ preset trains 150.
 DEMO_EPOCHS = {"ckplus": (2, 40), "synthetic": (2, 12)}
-# Light-NTWRN family for short runs: widths 1/6 of Table 1's 96/192/384, one block per stage
-# (two in the grouping-bottleneck stage), SCAM reduction 4 (16 would leave 1 channel).
-NARROW_WRN = {"widths": (16, 32, 64), "depths": (1, 2, 1), "scam_reduction": 4}
+# Light-NTWRN family for short runs: its `Family.narrow_kwargs` (fer_keras/papers/light_ntwrn.py).
+NARROW_WRN = dict(papers.families()["light_ntwrn"].narrow_kwargs)
 
 
 def demo_config(fast=None):
@@ -122,16 +122,23 @@ def held_out_faces(predictor, n=16, seed=0):
 
 
 def short_run_kwargs(name):
-    """Builder overrides that make a registered variant cheap enough to train on a CPU.
+    """Builder overrides that make a registered variant cheap enough to train on a CPU, from its
+    family's declaration (`fer_keras.papers.Family`): `narrow_kwargs`, then each `narrow_scale`
+    factor times the variant's own value (else the builder's default).
 
     I-MobileNetV2 rows: half their width multiplier (the rows keep their differences: 1.0 vs
     0.75, SE, reverse fusion, SELU). Light-NTWRN rows: `NARROW_WRN`. Baselines: unchanged.
     """
+    import inspect
+
     from fer_keras.models import get_entry
 
     entry = get_entry(name)
-    if entry.family == "i_mobilenetv2":
-        return {"alpha": entry.kwargs.get("alpha", 0.75) / 2}
-    if entry.family == "light_ntwrn":
-        return dict(NARROW_WRN)
-    return {}
+    family = papers.families().get(entry.family)
+    if family is None:  # a family no paper declares (`register_model`)
+        return {}
+    defaults = inspect.signature(entry.builder).parameters
+    kwargs = dict(family.narrow_kwargs)
+    for key, factor in family.narrow_scale.items():
+        kwargs[key] = entry.kwargs.get(key, defaults[key].default) * factor
+    return kwargs

@@ -2,8 +2,10 @@
 
 Everything that names a paper row is read from here: the model registry
 (`fer_keras.models.list_models`), the presets (`fer_keras.presets.PRESETS`), the reproduction
-tables (`fer_keras.reproduce.TABLES`) and the notebooks' table labels
-(`fer_keras.plots.TABLE_NAMES`). Those are live views: a paper added with `declare` (for good)
+tables (`fer_keras.reproduce.TABLES`), the notebooks' table labels
+(`fer_keras.plots.TABLE_NAMES`) and each model family's builder and small widths (`families()`:
+the registry's builders, `fer_keras.benchmark.TINY_KWARGS`, `fer_keras.notebook.short_run_kwargs`,
+the synthetic-demo presets). Those are live views: a paper added with `declare` (for good)
 or `declared` (inside a `with` block, as the tests do) shows up in all of them at once.
 """
 
@@ -11,15 +13,16 @@ import collections.abc
 import contextlib
 
 from fer_keras.papers import demo, i_mobilenetv2, light_ntwrn
-from fer_keras.papers.schema import Paper, Practice, Preset, Row, Table, Variant
+from fer_keras.papers.schema import Family, Paper, Practice, Preset, Row, Table, Variant
 
 PAPERS = [i_mobilenetv2.PAPER, light_ntwrn.PAPER, demo.PAPER]
 
 
 def declare(paper):
-    """Adds a `Paper`; its variant names and table names must be new."""
+    """Adds a `Paper`; its variant, table, preset and family names must be new."""
     taken = {v.name for p in PAPERS for v in p.all_variants()}
     clash = taken & {v.name for v in paper.all_variants()}
+    clash |= set(families()) & {f.name for f in paper.families}
     clash |= {t.name for p in PAPERS for t in p.tables} & {t.name for t in paper.tables}
     clash |= {"/".join(k) for p in PAPERS for k in p.presets} & {"/".join(k) for k in paper.presets}
     if clash:
@@ -53,19 +56,22 @@ def tables():
     return {t.name: t for p in PAPERS for t in p.tables}
 
 
+def families():
+    """{family name: Family} of every paper, in paper order."""
+    return {f.name: f for p in PAPERS for f in p.families}
+
+
 def presets():
-    """{(family, dataset): Preset} of every paper, in paper order."""
-    return {key: preset for p in PAPERS for key, preset in p.presets.items()}
+    """{(family, dataset): Preset} of every paper, in paper order, then the synthetic-demo preset
+    of every family that declares none of its own (`demo.synthetic_presets`)."""
+    declared = {key: preset for p in PAPERS for key, preset in p.presets.items()}
+    demos = demo.synthetic_presets(families().values())
+    return {**declared, **{k: v for k, v in demos.items() if k not in declared}}
 
 
 def table_names():
-    """{family: display name of the first table declaring a variant of it} (notebook labels)."""
-    names = {}
-    for t in tables().values():
-        for r in t.rows:
-            if r.variant and t.display:
-                names.setdefault(r.variant.family, t.display)
-    return names
+    """{family: the display name of its table} (notebook labels), from the `Family` records."""
+    return {f.name: f.table for f in families().values() if f.table}
 
 
 def display_name(model):
@@ -100,5 +106,6 @@ class LiveView(collections.abc.Mapping):
         return repr(self._build())
 
 
-__all__ = ["PAPERS", "LiveView", "Paper", "Practice", "Preset", "Row", "Table", "Variant",
-           "declare", "declared", "display_name", "presets", "table_names", "tables", "variants"]
+__all__ = ["PAPERS", "Family", "LiveView", "Paper", "Practice", "Preset", "Row", "Table",
+           "Variant", "declare", "declared", "display_name", "families", "presets", "table_names",
+           "tables", "variants"]

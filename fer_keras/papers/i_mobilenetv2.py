@@ -14,10 +14,16 @@ References:
   curves and no validation split (docs/paper_notes.md), hence the papers' practice below.
 """
 
-from fer_keras.papers.schema import Paper, Practice, Row, Table, Variant, preset_family
+from fer_keras.papers.schema import Family, Paper, Practice, Row, Table, Variant, preset_family
 
 NAME = "I-MobileNetV2 (Sci. Rep. 2024)"
-FAMILY = "i_mobilenetv2"
+# Small widths: alpha 0.35 with the top stage scaled too (smoke tests, the synthetic demo);
+# short runs halve each row's own alpha, so the rows keep their differences.
+FAMILY = Family("i_mobilenetv2", "fer_keras.models.i_mobilenetv2:i_mobilenetv2",
+                table="I-MobileNetV2 Table 2",
+                tiny_kwargs={"alpha": 0.35, "scale_top_stage": True},
+                narrow_scale={"alpha": 0.5},
+                demo_kwargs={"alpha": 0.35, "scale_top_stage": True})
 
 # MobileNetV2 on Table 1's layout: ReLU6, no fusion, no SE, every stage scaled, 1280 head.
 _MNV2 = dict(activation="relu6", reverse_fusion=False, squeeze_excite=False,
@@ -25,12 +31,12 @@ _MNV2 = dict(activation="relu6", reverse_fusion=False, squeeze_excite=False,
 
 
 def _variant(name, kwargs, row, paper_params, description, gap):
-    return Variant(name, FAMILY, kwargs, row, paper_params, description, gap)
+    return Variant(name, FAMILY.name, kwargs, row, paper_params, description, gap)
 
 
 TABLE2 = Table(
     "imnv2_table2", "I-MobileNetV2, Table 2 (ablation; accuracy %)", NAME,
-    display="I-MobileNetV2 Table 2",
+    display=FAMILY.table,
     protocols={"fer2013": ("official", "official"), "ckplus": ("paper_imnv2", "subject_kfold")},
     practice={"ckplus": Practice(
         "paper_imnv2", {"split_level": "frame", "validation": "none"},
@@ -94,7 +100,7 @@ _SETUP = dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e
 # FER code whose SGD settings (lr 0.01, momentum 0.9, weight decay 5e-4) the paper repeats:
 # constant for 80 epochs, then x0.9 every 5 (docs/paper_notes.md, "Learning-rate schedule").
 _FER2013_DECAY = dict(lr_decay_factor=0.9, lr_decay_epochs=5, lr_decay_start=80)
-PRESETS = preset_family(FAMILY, {
+PRESETS = preset_family(FAMILY.name, {
     "fer2013": dict(_SETUP, epochs=350, batch_size=32, **_FER2013_DECAY),
     "ckplus": dict(_SETUP, epochs=150, batch_size=20),
     "jaffe": dict(_SETUP, epochs=150, batch_size=20),
@@ -108,4 +114,5 @@ PRESETS = preset_family(FAMILY, {
     "imagefolder": "not in the paper: its FER2013 setup",
 })
 
-PAPER = Paper(NAME, tables=(TABLE2,), variants=BASELINES, presets=PRESETS)
+PAPER = Paper(NAME, tables=(TABLE2,), variants=BASELINES, presets=PRESETS,
+              families=(FAMILY,))

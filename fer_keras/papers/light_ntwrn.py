@@ -13,10 +13,21 @@ References:
   validation split, hence the papers' practice below (docs/paper_notes.md).
 """
 
-from fer_keras.papers.schema import Paper, Practice, Row, Table, Variant, preset_family
+from fer_keras.papers.schema import Family, Paper, Practice, Row, Table, Variant, preset_family
 
 NAME = "Light-NTWRN (2022)"
-FAMILY = "light_ntwrn"
+# Small widths. Tiny (smoke tests): every block type at widths 16/16/32. Narrow (short CPU runs):
+# widths 1/6 of Table 1's 96/192/384, one block per stage (two in the grouping-bottleneck
+# stage), SCAM reduction 4 (16 would leave 1 channel).
+FAMILY = Family("light_ntwrn", "fer_keras.models.light_ntwrn:light_ntwrn",
+                table="Light-NTWRN Table 5",
+                tiny_kwargs={"widths": (16, 16, 32), "depths": (1, 2, 1), "scam_reduction": 2,
+                             "shuffle_groups": 2},
+                narrow_kwargs={"widths": (16, 32, 64), "depths": (1, 2, 1), "scam_reduction": 4})
+# The keras.applications baselines of both papers' comparison tables (this paper's Table 6
+# declares their presets): full width for short runs, alpha 0.35 where the application takes it.
+BASELINE = Family("baseline", "fer_keras.models.baselines:keras_application",
+                  tiny_kwargs={"alpha": 0.35})
 _ERASING = {"augment": "erasing"}
 _PRACTICE = Practice("paper_lntwrn", {"validation": "none"},
                      "the expanded set split 70/30 without validation, the best test epoch "
@@ -24,12 +35,12 @@ _PRACTICE = Practice("paper_lntwrn", {"validation": "none"},
 
 
 def _variant(name, kwargs, row, paper_params, description, gap):
-    return Variant(name, FAMILY, kwargs, row, paper_params, description, gap)
+    return Variant(name, FAMILY.name, kwargs, row, paper_params, description, gap)
 
 
 TABLE5 = Table(
     "lntwrn_table5", "Light-NTWRN, Table 5 (ablation; accuracy %)", NAME,
-    display="Light-NTWRN Table 5",
+    display=FAMILY.table,
     protocols={"fer2013": ("paper_lntwrn", "official"), "ckplus": ("paper_lntwrn", "subject_kfold"),
                "jaffe": ("paper_lntwrn", "loso")},
     practice={"fer2013": _PRACTICE, "ckplus": _PRACTICE, "jaffe": _PRACTICE},
@@ -71,11 +82,11 @@ TABLE5 = Table(
 
 # Table 6's keras.applications baselines, trained from scratch.
 BASELINES = (
-    Variant("vgg16", "baseline", dict(application="vgg16"), "Table 6: VGG16", "14.75 M",
+    Variant("vgg16", BASELINE.name, dict(application="vgg16"), "Table 6: VGG16", "14.75 M",
             "keras.applications.VGG16, weights=None", "same network (convolutional base 14.71 M)"),
-    Variant("vgg19", "baseline", dict(application="vgg19"), "Table 6: VGG19", "20.06 M",
+    Variant("vgg19", BASELINE.name, dict(application="vgg19"), "Table 6: VGG19", "20.06 M",
             "keras.applications.VGG19, weights=None", "same network"),
-    Variant("resnet50", "baseline", dict(application="resnet50"),
+    Variant("resnet50", BASELINE.name, dict(application="resnet50"),
             "Table 6: ResNet50 (I-MNV2 Table 3: 72.31 MB)", "25.56 M",
             "keras.applications.ResNet50, weights=None",
             "7-class head instead of ImageNet's 1000-class one (2.05 M)"),
@@ -85,14 +96,14 @@ _SETUP = dict(optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=0.
               lr_decay_factor=0.5, lr_decay_epochs=50, epochs=300, augment="erasing")
 _BATCH = {"fer2013": 30, "ckplus": 20, "jaffe": 40, "imagefolder": 30}
 PRESETS = {
-    **preset_family(FAMILY, {d: dict(_SETUP, batch_size=b) for d, b in _BATCH.items()}, {
+    **preset_family(FAMILY.name, {d: dict(_SETUP, batch_size=b) for d, b in _BATCH.items()}, {
         "fer2013": "Light-NTWRN Table 4, FER2013 column",
         "ckplus": "Light-NTWRN Table 4, CK+ column",
         "jaffe": "Light-NTWRN Table 4, JAFFE column",
         "imagefolder": "Light-NTWRN Table 4 with the FER2013 batch (in-the-wild images assumed)",
     }),
     # The baselines (Table 6 is this paper's comparison): Table 4's setup, flips only.
-    **preset_family("baseline", {d: dict(_SETUP, batch_size=b, augment="flip")
+    **preset_family(BASELINE.name, {d: dict(_SETUP, batch_size=b, augment="flip")
                                  for d, b in _BATCH.items()}, {
         "fer2013": "baselines: Light-NTWRN Table 4 FER2013, flips only",
         "ckplus": "baselines: Light-NTWRN Table 4 CK+, flips only",
@@ -101,4 +112,5 @@ PRESETS = {
     }),
 }
 
-PAPER = Paper(NAME, tables=(TABLE5,), variants=BASELINES, presets=PRESETS)
+PAPER = Paper(NAME, tables=(TABLE5,), variants=BASELINES, presets=PRESETS,
+              families=(FAMILY, BASELINE))

@@ -5,10 +5,39 @@ these dataclasses; the model registry (`fer_keras.models.registry`), the presets
 (`fer_keras.presets`), the reproduction tables (`fer_keras.reproduce.TABLES`) and the notebooks'
 labels (`fer_keras.plots.TABLE_NAMES`) are all read from them (`fer_keras.papers`). Nothing here
 imports Keras: a variant names its builder by family ("i_mobilenetv2", "light_ntwrn",
-"baseline"), and the registry maps the family to the builder function.
+"baseline"), and the family's `Family` record names the builder function by its import path.
 """
 
 import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A model family, declared once beside its paper: its builder and the arguments that make
+    its variants small.
+
+    - `builder`: the builder function as "module:function" (imported by the model registry, so
+      that this record stays Keras-free).
+    - `table`: the display name of the family's table in the notebooks' figures
+      ("I-MobileNetV2 Table 2"); empty for a family that no table of its own ablates.
+    - `tiny_kwargs`: builder overrides for smoke tests and benchmarks (every block type, a
+      fraction of the cost: `fer_keras.benchmark.TINY_KWARGS`).
+    - `narrow_kwargs`: builder overrides for short CPU runs (the ablation notebook:
+      `fer_keras.notebook.short_run_kwargs`).
+    - `narrow_scale`: {builder argument: factor} for short runs, applied to the variant's own
+      value (else the builder's default), so that the rows keep their differences: I-MobileNetV2's
+      {"alpha": 0.5} halves each row's width multiplier (1.0 -> 0.5, 0.75 -> 0.375).
+    - `demo_kwargs`: the `model_kwargs` of the family's synthetic-demo preset
+      (`fer_keras/papers/demo.py`); empty for the builder's defaults.
+    """
+
+    name: str
+    builder: str
+    table: str = ""
+    tiny_kwargs: dict = dataclasses.field(default_factory=dict)
+    narrow_kwargs: dict = dataclasses.field(default_factory=dict)
+    narrow_scale: dict = dataclasses.field(default_factory=dict)
+    demo_kwargs: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,13 +120,14 @@ class Preset:
 @dataclasses.dataclass(frozen=True)
 class Paper:
     """Everything one paper contributes: its tables (whose rows declare most variants), the
-    variants no reproduced table row trains (comparison baselines) and its presets, keyed by
-    (family, dataset)."""
+    variants no reproduced table row trains (comparison baselines), its presets, keyed by
+    (family, dataset), and the model families it introduces (`Family`)."""
 
     name: str
     tables: tuple = ()
     variants: tuple = ()
     presets: dict = dataclasses.field(default_factory=dict)
+    families: tuple = ()
 
     def all_variants(self):
         """The variants the table rows declare, in row order, then `variants`."""

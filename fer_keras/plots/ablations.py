@@ -6,7 +6,8 @@ import numpy as np
 from fer_keras import papers
 from fer_keras.plots.canvas import log_axis, new_figure, patch
 
-# {family: its table's display name} ("I-MobileNetV2 Table 2"), from fer_keras/papers/.
+# {family: its table's display name} ("I-MobileNetV2 Table 2"): each `Family.table`
+# (fer_keras/papers/).
 TABLE_NAMES = papers.LiveView(papers.table_names)
 
 
