@@ -28,7 +28,14 @@ def main(argv=None):
     parser.add_argument("--training", action="store_true",
                         help="only the training section: images/s per engine and backend "
                              "(default models: i_mobilenetv2 light_ntwrn)")
+    parser.add_argument("--end-to-end", nargs="?", const="i_mobilenetv2_fer2013",
+                        metavar="MODEL",
+                        help="only the end-to-end section: a photo of six held-out faces to "
+                             "labels and a panned video, Haar and MTCNN, beside the fer "
+                             "package when importable (default model: %(const)s)")
     args = parse_quietly(add_verbose_flag(parser), argv)
+    if args.end_to_end:
+        return _end_to_end(args)
     if args.training and args.models == list(DEFAULT_MODELS):
         args.models = ["i_mobilenetv2", "light_ntwrn"]
     from fer_keras.models import list_models
@@ -55,4 +62,27 @@ def main(argv=None):
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=2)
         print(table)
+    return 0
+
+
+def _end_to_end(args):
+    from fer_keras.benchmark import end_to_end
+
+    tiny = {"frames": 3, "litert": False} if args.tiny else {}  # --tiny: a smoke test
+    result = end_to_end.run_end_to_end(
+        args.end_to_end, repeats=args.repeats or (1 if args.tiny else 5),
+        log=None if args.quiet else _progress, **tiny)
+    return _print_section(args, result, end_to_end.format_end_to_end_markdown)
+
+
+def _progress(message):
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
+
+
+def _print_section(args, result, format_markdown):
+    """Prints a section's table (or its JSON with --json -), writes its JSON to --json PATH."""
+    if args.json and args.json != "-":
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    print(json.dumps(result, indent=2) if args.json == "-" else format_markdown(result))
     return 0
