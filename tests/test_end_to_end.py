@@ -106,7 +106,8 @@ def test_photo_and_video_inputs():
 
 def _check_section(result):
     rows = result["rows"]
-    assert {r["detector"] for r in rows} >= {"haar (minSize 60)", "haar (minSize 50, fer's)"}
+    assert {r["detector"] for r in rows} >= {"haar (minSize 60)", "haar (minSize 50, fer's)",
+                                             end_to_end.GIVEN}
     assert any(r["pipeline"].endswith("(before)") for r in rows)
     for r in rows:
         assert r["faces"] == 2
@@ -140,3 +141,23 @@ def test_end_to_end_flag_of_the_benchmark_command(predictor, two_faces, monkeypa
     assert seen == {"model": "i_mobilenetv2_fer2013", "repeats": 1, "frames": 3,
                     "litert": False, "log": None}
     assert "| fer_keras | haar (minSize 60) | 2 |" in capsys.readouterr().out
+
+
+def test_table_sets_each_row_against_the_matching_fer_row():
+    def row(pipeline, detector, ms):
+        return {"pipeline": pipeline, "detector": detector, "faces": 5, "ms_per_photo": ms,
+                "ms_per_face": ms / 5, "video_frames_per_s": 1e3 / ms}
+
+    result = {"machine": {"cpu_count": 2, "load_average_before": [1, 1, 1],
+                          "load_average_after": [1, 1, 1]},
+              "settings": {"photo_shape": [700, 1000, 3], "photo": "drawn", "frames": 2,
+                           "repeats": 1},
+              "rows": [row("fer_keras", "haar (minSize 50, fer's)", 90.0),
+                       row("fer_keras", end_to_end.GIVEN, 12.0),
+                       row("fer 25.10.3", "haar (minSize 50)", 100.0),
+                       row("fer 25.10.3", end_to_end.GIVEN, 6.0)],
+              "breakdown": {"faces": 5, "stages_ms": {"detect": 80.0}, "model_ms": {},
+                            "max_probability_difference": {}}}
+    table = end_to_end.format_end_to_end_markdown(result)
+    assert "| fer_keras | haar (minSize 50, fer's) | 5 | 90.0 | 18.0 | 11.1 | 0.90x |" in table
+    assert f"| fer_keras | {end_to_end.GIVEN} | 5 | 12.0 | 2.4 | 83.3 | 2.00x |" in table

@@ -32,6 +32,7 @@ PHOTO_CLASSES = ("angry", "fear", "happy", "sad", "surprise", "neutral")
 FACE_SIDE = 200
 FRAMES = 10
 FER_HAAR_MIN_SIZE = 50  # fer.FER's default min_face_size (scaleFactor 1.1, minNeighbors 5 as ours)
+GIVEN = "none: the photo's boxes given"  # rows that time everything but detection
 
 
 # === Inputs ===
@@ -85,11 +86,13 @@ def eager_predict(keras_model):
         keras_model(np.asarray(x, np.float32), training=False)), np.float32)
 
 
-def fer_keras_pipelines(predictor, detectors=("haar", "mtcnn"), litert=None, log=None):
+def fer_keras_pipelines(predictor, detectors=("haar", "mtcnn"), litert=None, boxes=None,
+                        log=None):
     """[(name, detector, photo -> records)] of one loaded `Predictor`: Haar with its settings and
     with `fer`'s minimum size, the eager model call (Keras artifacts), the model as LiteRT
-    (`litert`, a runner of the same model, where given), and MTCNN (when the mtcnn package is
-    installed), eager and compiled."""
+    (`litert`, a runner of the same model, where given), the face `boxes` given in place of
+    detection (where given), and MTCNN (when the mtcnn package is installed), eager and
+    compiled."""
     from fer_keras.inference import Predictor
     from fer_keras.inference.detectors import MTCNNFaceDetector
     from fer_keras.inference.faces import HaarFaceDetector
@@ -118,6 +121,11 @@ def fer_keras_pipelines(predictor, detectors=("haar", "mtcnn"), litert=None, log
             rows.append(("fer_keras, model as LiteRT float32",
                          f"haar (minSize {FER_HAAR_MIN_SIZE}, fer's)",
                          with_detector(HaarFaceDetector(min_size=FER_HAAR_MIN_SIZE), as_litert)))
+    if boxes is not None:
+        rows.append(("fer_keras", GIVEN, with_detector(lambda gray: boxes)))
+        if litert is not None:
+            rows.append(("fer_keras, model as LiteRT float32", GIVEN,
+                         with_detector(lambda gray: boxes, as_litert)))
     if "mtcnn" in detectors:
         try:
             compiled_mtcnn, eager_mtcnn = MTCNNFaceDetector(), MTCNNFaceDetector(compiled=False)
@@ -131,10 +139,11 @@ def fer_keras_pipelines(predictor, detectors=("haar", "mtcnn"), litert=None, log
     return rows
 
 
-def fer_pipelines(detectors=("haar", "mtcnn"), log=None):
+def fer_pipelines(detectors=("haar", "mtcnn"), boxes=None, log=None):
     """[(name, detector, photo -> faces)] of the `fer` package's `FER().detect_emotions` (its
-    defaults: Haar minSize 50, its quantised TFLite model one face at a time), or [] when `fer`
-    cannot be imported; MTCNN needs `facenet_pytorch`."""
+    defaults: Haar minSize 50, its quantised TFLite model one face at a time; with the face
+    `boxes` given in place of detection, where given), or [] when `fer` cannot be imported;
+    MTCNN needs `facenet_pytorch`."""
     log = log or (lambda m: None)
     try:
         import fer
@@ -145,8 +154,12 @@ def fer_pipelines(detectors=("haar", "mtcnn"), log=None):
     version = getattr(fer, "__version__", "?")
     rows = []
     if "haar" in detectors:
+        haar = FER()
         rows.append((f"fer {version}", f"haar (minSize {FER_HAAR_MIN_SIZE})",
-                     FER().detect_emotions))
+                     haar.detect_emotions))
+        if boxes is not None:
+            rows.append((f"fer {version}", GIVEN,
+                         lambda photo: haar.detect_emotions(photo, face_rectangles=boxes)))
     if "mtcnn" in detectors:
         try:
             rows.append((f"fer {version}", "mtcnn (facenet-pytorch)",
@@ -302,9 +315,15 @@ def run_end_to_end(predictor=None, photo=None, repeats=5, frames=FRAMES,
     if litert:
         log("LiteRT float32 conversion")
         runner = litert_runner(predictor.model)
-    pipelines = fer_keras_pipelines(predictor, detectors, runner, log)
+    # The boxes both Haar pipelines find with fer's settings, given to each in place of detection
+    boxes = None
+    if "haar" in detectors:
+        from fer_keras.inference.faces import HaarFaceDetector
+
+        boxes = HaarFaceDetector(min_size=FER_HAAR_MIN_SIZE)(predictor.read(photo))
+    pipelines = fer_keras_pipelines(predictor, detectors, runner, boxes, log)
     if with_fer:
-        pipelines += fer_pipelines(detectors, log)
+        pipelines += fer_pipelines(detectors, boxes, log)
     log("breakdown")
     parts = breakdown(predictor, photo, repeats, runner)
     rows = time_pipelines(pipelines, photo, panned_frames(photo, frames), repeats, log)
@@ -328,6 +347,9 @@ def format_end_to_end_markdown(result):
     """The section's tables: the pipelines, then one photo's breakdown."""
     m, s = result["machine"], result["settings"]
     fer_rows = [r for r in result["rows"] if r["pipeline"].startswith("fer ")]
+    # each row against fer's row with the boxes given where it has them, else fer's Haar row
+    fer_ms = {r["detector"] == GIVEN: r["ms_per_photo"] for r in reversed(fer_rows)
+              if r["detector"] == GIVEN or r["detector"].startswith("haar")}
     lines = [
         f"Photo {s['photo_shape'][1]} x {s['photo_shape'][0]} ({s['photo']}); video: "
         f"{s['frames']} frames of it panned 2 px a frame, in memory. Medians of "
@@ -336,17 +358,16 @@ def format_end_to_end_markdown(result):
         f"{' '.join(f'{v:.2f}' for v in m['load_average_after'])} on {m['cpu_count']} CPUs.",
         "",
         "| pipeline | detector | faces | ms / photo | ms / face | video frames/s |"
-        + (" photo time / fer's (Haar) |" if fer_rows else ""),
+        + (" photo time / fer's |" if fer_rows else ""),
         "|---|---|---:|---:|---:|---:|" + ("---:|" if fer_rows else ""),
     ]
-    fer_haar = next((r["ms_per_photo"] for r in fer_rows if r["detector"].startswith("haar")),
-                    None)
     for r in result["rows"]:
         line = (f"| {r['pipeline']} | {r['detector']} | {r['faces']} | "
                 f"{r['ms_per_photo']:.1f} | {_fmt(r['ms_per_face'], '.1f')} | "
                 f"{r['video_frames_per_s']:.1f} |")
         if fer_rows:
-            line += f" {_fmt(r['ms_per_photo'] / fer_haar if fer_haar else None, '.2f')}x |"
+            ref = fer_ms.get(r["detector"] == GIVEN)
+            line += f" {_fmt(r['ms_per_photo'] / ref if ref else None, '.2f')}x |"
         lines.append(line)
     b = result["breakdown"]
     lines += ["", f"Where one photo's time goes (`Predictor.predict`, Haar, {b['faces']} faces):",
