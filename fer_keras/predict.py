@@ -7,11 +7,16 @@
 
 Prints one JSON object per line per face: `source`, `frame` (videos and webcams; null for
 images), `face` (0 = largest), `box` [x, y, w, h], `crop_box`, `detector`, `label`, `score`,
-`probabilities`. `--smooth N` (videos and webcams) follows each face over the frames and reports
-the mean of its last N frames' probabilities, adding `track`, `smoothed_over` and the frame's own
-`raw_label`, `raw_score`, `raw_probabilities`. An unreadable file or a frame without a face gets a one-line message on stderr,
-never a traceback. `--model` is a path (any artifact `Predictor.load` accepts) or the name of a
-published model (`saved_models/`, `$FER_KERAS_MODELS` or `--models-dir`). `--annotate DIR`
+`probabilities` (calibrated by the temperature the model carries: docs/deployment.md,
+"Calibration and abstention"). `--min-confidence P` answers `label` "uncertain" where the top
+probability is below P (exactly P is confident), adding `raw_label` (the top class) and
+`uncertain` (true / false) to every record. `--smooth N` (videos and webcams) follows each face
+over the frames and reports the mean of its last N frames' probabilities, adding `track`,
+`smoothed_over` and the frame's own `raw_label`, `raw_score`, `raw_probabilities` (with
+`--min-confidence`, "uncertain" then judges the smoothed probabilities). An unreadable file or
+a frame without a face gets a one-line message on stderr, never a traceback. `--model` is a
+path (any artifact `Predictor.load` accepts) or the name of a published model (`saved_models/`,
+`$FER_KERAS_MODELS` or `--models-dir`). `--annotate DIR`
 writes each image (PNG) or video (MP4) with boxes and labels, `--heatmap` adds Grad-CAM.
 `--detector none` takes each image as the face itself (already cropped, as the datasets' 48x48
 images): no detection, no margin, resized to the model's input.
@@ -35,7 +40,8 @@ NOTHING_PREDICTED = 3  # exit status: every input read, no face found in any
 
 
 def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
-                   detector="haar", trust_saved_model=False, class_names=None):
+                   detector="haar", trust_saved_model=False, class_names=None,
+                   min_confidence=None, temperature=None):
     """A Predictor from a path, else from a published model name (`loading.locate_model`)."""
     from fer_keras.inference import Predictor
     from fer_keras.inference.detectors import make_detector
@@ -44,7 +50,8 @@ def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_fac
     detector = make_detector(detector, min_size=min_face)
     return Predictor.load(locate_model(model, models_dir), format=format, detector=detector,
                           crop_scale=crop_scale, trust_saved_model=trust_saved_model,
-                          class_names=class_names)
+                          class_names=class_names, min_confidence=min_confidence,
+                          temperature=temperature)
 
 
 def build_parser():
@@ -74,6 +81,12 @@ def build_parser():
                         "'fer_keras[mtcnn]'; finds rotated and small faces, slower) or none "
                         "(each image is already a face crop, as the datasets' 48x48 images)")
     p.add_argument("--crop-scale", type=float, help="override the training set's crop scale")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="answer label 'uncertain' (the top class kept as raw_label) where the "
+                        "top probability is below P; exactly P is confident")
+    p.add_argument("--temperature", type=float, metavar="T",
+                   help="divide the log-probabilities by T (default: the temperature fitted on "
+                        "the model's validation split, where it carries one; 1 turns it off)")
     p.add_argument("--every", type=int, default=1, help="video: every N-th frame")
     p.add_argument("--max-frames", type=int, help="video / webcam: stop after N frames")
     p.add_argument("--smooth", type=int, metavar="N",
@@ -93,7 +106,7 @@ def main(argv=None, out=None, err=None):
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
                                    args.min_face, args.detector, args.trust_saved_model,
-                                   args.class_names)
+                                   args.class_names, args.min_confidence, args.temperature)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")
         return 2

@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer_keras"
 LOWER = ("fer_keras.data", "fer_keras.layers", "fer_keras.models", "fer_keras.training",
          "fer_keras.pretrained", "fer_keras.papers")
 HIGHER = ("fer_keras.inference", "fer_keras.deployment", "fer_keras.predict", "fer_keras.explain",
-          "fer_keras.evaluate", "fer_keras.export", "fer_keras.reproduce", "fer_keras.benchmark")
+          "fer_keras.evaluate", "fer_keras.export", "fer_keras.reproduce", "fer_keras.benchmark",
+          "fer_keras.calibrate")
 # The SavedModel writer imports only Keras and TensorFlow: training writes each fold's
 # SavedModel with it, as the export does.
 LEAVES = ("fer_keras.deployment.saved_model",)

@@ -9,6 +9,7 @@ import pytest
 import fer_keras
 from fer_keras import pretrained
 from fer_keras.inference import Predictor
+from fer_keras.training.calibration import apply_temperature
 from inference_fixtures import CLASS_NAMES, tiny_model, write_fold
 
 pytestmark = pytest.mark.tf
@@ -102,7 +103,10 @@ def test_packaged_model_is_complete_and_close_to_the_published_one(only_package)
     assert predictor.class_names == tuple(info["class_names"]) and predictor.dataset == "fer2013"
     faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 3)).astype(np.float32)
     probs = np.asarray(model(faces))
-    np.testing.assert_allclose(predictor.predict_proba(faces), probs, atol=1e-6)
+    # the Predictor applies the temperature fitted on PublicTest (model_info.json)
+    assert predictor.temperature == info["calibration"]["temperature"]
+    np.testing.assert_allclose(predictor.predict_proba(faces),
+                               apply_temperature(probs, predictor.temperature), atol=1e-6)
     reference = pretrained.PACKAGE_DIR.parents[1] / "saved_models" / PACKAGED.name
     if not (reference / "model.keras").is_file():
         pytest.skip(f"no published float32 model at {reference} to compare with")

@@ -47,6 +47,7 @@ def test_loads_with_safe_mode_and_gives_probabilities(name):
     import numpy as np
 
     from fer_keras import Predictor
+    from fer_keras.training.calibration import apply_temperature
 
     import keras
 
@@ -58,9 +59,10 @@ def test_loads_with_safe_mode_and_gives_probabilities(name):
     assert probs.shape == (2, len(predictor.class_names))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     model = keras.saving.load_model(MODELS_DIR / name / "model.keras", safe_mode=True)
-    np.testing.assert_allclose(
-        model.predict(np.repeat(faces[..., None], 3, -1).astype("float32"), verbose=0), probs,
-        atol=1e-5)
+    raw = model.predict(np.repeat(faces[..., None], 3, -1).astype("float32"), verbose=0)
+    # the Predictor applies the temperature fitted on the validation split (metrics.json)
+    assert predictor.temperature == metrics_of(name)["calibration"]["temperature"]
+    np.testing.assert_allclose(apply_temperature(raw, predictor.temperature), probs, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", NAMES)

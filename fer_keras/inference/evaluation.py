@@ -37,25 +37,14 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
     carries none (`class_check.parse_class_names`); an untrusted SavedModel is refused unless
     `trust_saved_model` (`fer_keras.inference.trust`).
     """
-    from fer_keras.data import iterate_batches
-    from fer_keras.data.run_split import rebuild_split
-    from fer_keras.inference.loading import load_model
     from fer_keras.training.metrics import classification_metrics, plot_confusion_matrix
 
-    if split not in ("val", "test"):
-        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     info = run_info(model_path)
-    rebuilt = rebuild_split(info, dataset, data_dir, protocol, fold, split_seed, dataset_options)
-    loaded = load_model(model_path, trust_saved_model=trust_saved_model, class_names=class_names)
+    loaded, rebuilt = _load_split(model_path, info, dataset, data_dir, protocol, fold,
+                                  split_seed, dataset_options, trust_saved_model, class_names)
+    labels, probs, note = _probabilities(loaded, rebuilt, split, channels, batch_size,
+                                         map_labels)
     ds, s = rebuilt.dataset, rebuilt.split
-    indices = rebuilt.indices(split)
-    if len(indices) == 0:
-        raise ValueError(f"the {split} split of '{s.protocol}' fold {s.fold} is empty"
-                         + ("; use --split val" if split == "test" else ""))
-    channels = channels or loaded.input_shape[-1]
-    probs = np.concatenate([loaded.predict(x) for x, _ in iterate_batches(
-        ds, indices, batch_size, training=False, channels=channels)])
-    labels, probs, note = _align_classes(loaded, probs, ds, indices, map_labels)
     measured = classification_metrics(labels, probs, ds.class_names)
     out = {k: v for k, v in info.items() if k not in _MEASURED and k != "notes"}
     if note:
@@ -71,6 +60,67 @@ def evaluate_model(model_path, dataset=None, data_dir=None, split="test", protoc
                               f"{out.get('model', Path(model_path).name)} on "
                               f"{rebuilt.dataset_name} ({s.protocol} fold {s.fold}, {split})")
     return out
+
+
+def _load_split(model_path, info, dataset, data_dir, protocol, fold, split_seed,
+                dataset_options, trust_saved_model, class_names):
+    """(loaded model, rebuilt split) of a model and the run it belongs to."""
+    from fer_keras.data.run_split import rebuild_split
+    from fer_keras.inference.loading import load_model
+
+    rebuilt = rebuild_split(info, dataset, data_dir, protocol, fold, split_seed, dataset_options)
+    loaded = load_model(model_path, trust_saved_model=trust_saved_model, class_names=class_names)
+    return loaded, rebuilt
+
+
+def _probabilities(loaded, rebuilt, split, channels=None, batch_size=64, map_labels=False):
+    """(labels, the model's own probabilities, class note) of one split: what `evaluate_model`
+    scores and `calibrate_model` fits on."""
+    from fer_keras.data import iterate_batches
+
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    ds, s = rebuilt.dataset, rebuilt.split
+    indices = rebuilt.indices(split)
+    if len(indices) == 0:
+        raise ValueError(f"the {split} split of '{s.protocol}' fold {s.fold} is empty"
+                         + ("; use --split val" if split == "test" else ""))
+    channels = channels or loaded.input_shape[-1]
+    probs = np.concatenate([loaded.predict(x) for x, _ in iterate_batches(
+        ds, indices, batch_size, training=False, channels=channels)])
+    return _align_classes(loaded, probs, ds, indices, map_labels)
+
+
+def calibrate_model(model_path, dataset=None, data_dir=None, split="val", protocol=None,
+                    fold=None, split_seed=None, channels=None, dataset_options=None,
+                    batch_size=64, figure=None, class_names=None):
+    """Temperature scaling of a trained model on `split` of its run's data (by default the
+    validation split it was selected on): the `calibration` dict of
+    `fer_keras.training.calibration.calibrate`, with `dataset`, `protocol`, `fold` and
+    `split_seed` added, and, fitting on val where the protocol has a test split, `test`: that
+    T's ECE and NLL before and after on the test split (out of sample). `figure`: reliability
+    diagrams before and after on the fitting split, written there. Nothing else is written
+    (`python -m fer_keras.calibrate --write` stores the result with the model). The model's own
+    outputs are fitted, never already calibrated ones. Other arguments as `evaluate_model`'s.
+    """
+    from fer_keras.training.calibration import calibrate, reliability_diagram, scored
+
+    info = run_info(model_path)
+    loaded, rebuilt = _load_split(model_path, info, dataset, data_dir, protocol, fold,
+                                  split_seed, dataset_options, False, class_names)
+    labels, probs, _ = _probabilities(loaded, rebuilt, split, channels, batch_size)
+    s = rebuilt.split
+    result = {**calibrate(labels, probs, split), "dataset": rebuilt.dataset_name,
+              "protocol": s.protocol, "fold": s.fold, "split_seed": rebuilt.split_seed}
+    t = result["temperature"]
+    if split == "val" and len(rebuilt.indices("test")):
+        result["test"] = scored(*_probabilities(loaded, rebuilt, "test", channels,
+                                                batch_size)[:2], t)
+    if figure:
+        reliability_diagram(labels, probs, t, figure,
+                            f"{info.get('model', Path(model_path).name)} on "
+                            f"{rebuilt.dataset_name} ({s.protocol} fold {s.fold}, {split})")
+    return result
 
 
 def _align_classes(loaded, probs, ds, indices, map_labels):

@@ -117,7 +117,7 @@ def artifact_info(artifact):
     for folder in folders:
         metrics = pretrained.read_json(folder / "metrics.json")
         for key in ("dataset", "class_names", "model", "protocol", "fold", "split_seed",
-                    "accuracy", "config"):
+                    "accuracy", "config", "calibration"):
             if key in metrics:
                 info[key] = metrics[key]
         if metrics.get("class_names"):

@@ -9,7 +9,9 @@ One image goes: file or array -> grayscale (ITU-R 601 luma, as the loaders conve
 faces (`faces.HaarFaceDetector`, replaceable) -> a square crop `crop_scale` times the detected box,
 the scale that matches the training set's crops (`faces.CROP_SCALES`) -> resized to the model's
 input size -> repeated to the model's channels -> raw 0-255 float32 (the models normalise
-inside) -> probabilities by class name.
+inside) -> probabilities by class name, divided in log space by the temperature fitted on the
+validation split where the model carries one (`fer_keras.training.calibration`) -> the top class,
+or "uncertain" below `min_confidence`.
 """
 
 from pathlib import Path
@@ -19,6 +21,7 @@ import numpy as np
 from fer_keras.inference import faces as _faces
 from fer_keras.inference.detectors import detector_name, make_detector
 from fer_keras.inference.loading import load_model, resolve_pretrained
+from fer_keras.training import calibration as _calibration
 
 
 class Predictor:
@@ -31,9 +34,17 @@ class Predictor:
             the JAFFE loader's cascade and settings.
         crop_scale: side of the crop / side of the detected box; None takes the training
             dataset's (`faces.CROP_SCALES`, from the run's metrics.json or model_info.json).
+        temperature: T of `softmax(log p / T)` applied to the model's probabilities; None takes
+            the one fitted on its validation split (`calibration` in its metrics.json or
+            model_info.json, `python -m fer_keras.calibrate`), else 1 (as the model gives them);
+            1.0 turns it off.
+        min_confidence: answer `label` "uncertain" (the top class kept as `raw_label`) where the
+            top probability is below this; a probability equal to it is confident. None (the
+            default) always answers the top class.
     """
 
-    def __init__(self, model, detector=None, crop_scale=None):
+    def __init__(self, model, detector=None, crop_scale=None, temperature=None,
+                 min_confidence=None):
         self.model = model
         self._detector = make_detector(detector) if isinstance(detector, str) else detector
         self.dataset = model.dataset
@@ -43,11 +54,16 @@ class Predictor:
             raise ValueError(f"crop_scale must be positive, got {crop_scale}")
         self.class_names = tuple(model.class_names)
         self.input_shape = tuple(model.input_shape)
+        fitted = _calibration.temperature_of(model.info)
+        self.temperature = float(temperature if temperature is not None else fitted or 1.0)
+        if not self.temperature > 0:  # also NaN
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.min_confidence = _calibration.check_min_confidence(min_confidence)
 
     # === Construction ===
     @classmethod
     def load(cls, path, format=None, fold=None, detector=None, crop_scale=None, num_threads=None,
-             trust_saved_model=False, class_names=None):
+             trust_saved_model=False, class_names=None, temperature=None, min_confidence=None):
         """From a `.keras` file, SavedModel, `.tflite` or `.onnx` file, or a fold, run or export
         folder.
 
@@ -55,10 +71,11 @@ class Predictor:
         `fold` the fold of a run folder (default: its lowest); `trust_saved_model` loads a
         SavedModel whose operations are outside the inference allow-list
         (`fer_keras.inference.trust`); `class_names` names the outputs of a model that carries
-        no names (a list, "a,b,c" or a dataset name: `class_check.parse_class_names`).
+        no names (a list, "a,b,c" or a dataset name: `class_check.parse_class_names`);
+        `temperature` and `min_confidence` as in the class docstring.
         """
         return cls(load_model(path, format, fold, num_threads, trust_saved_model, class_names),
-                   detector, crop_scale)
+                   detector, crop_scale, temperature, min_confidence)
 
     @classmethod
     def from_pretrained(cls, name, models_dir=None, **kwargs):
@@ -107,17 +124,23 @@ class Predictor:
 
     # === Prediction ===
     def predict_proba(self, batch):
-        """Probabilities N x K of a preprocessed float32 batch (raw 0-255 pixels)."""
+        """Probabilities N x K of a preprocessed float32 batch (raw 0-255 pixels), calibrated
+        by `temperature` (the model's own outputs: `self.model.predict`)."""
         x = np.asarray(batch, np.float32)
         if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
             raise ValueError(f"batch must be N x {' x '.join(map(str, self.input_shape))}, "
                              f"got shape {x.shape}")
-        return self.model.predict(x)
+        probs = self.model.predict(x)
+        if self.temperature == 1.0:
+            return probs
+        return _calibration.apply_temperature(probs, self.temperature).astype(np.float32)
 
     def _record(self, probs):
         k = int(np.argmax(probs))
-        return {"label": self.class_names[k], "score": float(probs[k]),
-                "probabilities": {n: float(p) for n, p in zip(self.class_names, probs)}}
+        return _calibration.abstain(
+            {"label": self.class_names[k], "score": float(probs[k]),
+             "probabilities": {n: float(p) for n, p in zip(self.class_names, probs)}},
+            self.min_confidence)
 
     def predict_faces(self, faces, color="bgr", explain=False):
         """Records for face crops that are already cropped (no detection): one per crop."""
@@ -147,7 +170,9 @@ class Predictor:
 
         Returns:
             list of dicts: `box` [x, y, w, h] (the detection, image pixels), `crop_box` (the
-            square fed to the model), `detector` ("haar", "mtcnn", ...), `label`, `score`, `probabilities` {class name: p}.
+            square fed to the model), `detector` ("haar", "mtcnn", ...), `label`, `score`,
+            `probabilities` {class name: p}; with `min_confidence`, also `raw_label` (the top
+            class) and `uncertain` (True where `label` is "uncertain").
 
         Raises:
             fer_keras.data.DataError: unreadable file; ValueError: bad array.
@@ -167,7 +192,8 @@ class Predictor:
             rec["crop_box"] = list(crop_box)
             rec["detector"] = detector_name(self.detector)
         return [{k: r[k] for k in ("box", "crop_box", "detector", "label", "score",
-                                   "probabilities", "heatmap") if k in r} for r in records]
+                                   "probabilities", "raw_label", "uncertain", "heatmap")
+                 if k in r} for r in records]
 
     @staticmethod
     def read(image, color="bgr"):

@@ -11,10 +11,10 @@ track starts a new one, and a track that matches no face for more than `max_miss
 This is the simplest tracker that serves the purpose (a few faces that move little between
 frames: webcams, interviews, lab recordings such as CK+); fast crossing faces can swap tracks.
 
-Each record keeps its frame's own figures as `raw_label`, `raw_score` and
-`raw_probabilities`; `label`, `score` and `probabilities` become the smoothed ones, and `track`
-(an integer, stable while the face is followed) and `smoothed_over` (how many frames the mean
-covers, at most `window`) are added.
+Each record keeps its frame's own figures as `raw_label` (its top class, also where the frame
+alone was "uncertain"), `raw_score` and `raw_probabilities`; `label`, `score` and
+`probabilities` become the smoothed ones, and `track` (an integer, stable while the face is
+followed) and `smoothed_over` (how many frames the mean covers, at most `window`) are added.
 """
 
 import collections
@@ -93,7 +93,8 @@ class FaceTracker:
             best = int(np.argmax(mean))
             out.append({**rec, "label": names[best], "score": float(mean[best]),
                         "probabilities": {n: float(p) for n, p in zip(names, mean)},
-                        "raw_label": rec["label"], "raw_score": rec["score"],
+                        "raw_label": rec.get("raw_label", rec["label"]),  # not "uncertain"
+                        "raw_score": rec["score"],
                         "raw_probabilities": rec["probabilities"], "track": track.id,
                         "smoothed_over": len(track.history)})
         return out

@@ -64,8 +64,8 @@ def annotate(frame_bgr, records, heatmap=False):
     return out
 
 
-_RECORD_KEYS = ("box", "crop_box", "detector", "label", "score", "probabilities", "track",
-                "smoothed_over", "raw_label", "raw_score", "raw_probabilities")
+_RECORD_KEYS = ("box", "crop_box", "detector", "label", "score", "probabilities", "uncertain",
+                "track", "smoothed_over", "raw_label", "raw_score", "raw_probabilities")
 
 
 def _emit(records, source, frame, stream):
@@ -161,6 +161,12 @@ def check_options(options):
             return f"--{name.replace('_', '-')} must be >= 1, got {value}"
     if options.crop_scale is not None and not 0 < options.crop_scale < float("inf"):
         return f"--crop-scale must be a positive number, got {options.crop_scale}"
+    confidence = getattr(options, "min_confidence", None)
+    if confidence is not None and not 0 <= confidence <= 1:  # also NaN
+        return f"--min-confidence must be a probability in [0, 1], got {confidence}"
+    temperature = getattr(options, "temperature", None)
+    if temperature is not None and not 0 < temperature < float("inf"):
+        return f"--temperature must be a positive number, got {temperature}"
     if options.annotate and Path(options.annotate).exists() and not Path(
             options.annotate).is_dir():
         return f"--annotate {options.annotate} is a file; it must name a folder"
@@ -181,6 +187,7 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
         cap.release()
         return False
     from fer_keras.inference.smoothing import FaceTracker
+    from fer_keras.training.calibration import abstain
 
     writer, index, no_face = None, 0, []
     tracker = FaceTracker(options.smooth) if options.smooth else None
@@ -195,8 +202,9 @@ def predict_stream(predictor, source, options, out=sys.stdout, err=sys.stderr):
                 if not records:
                     no_face.append(index)
                 options.faces = getattr(options, "faces", 0) + len(records)
-                if tracker is not None:
-                    records = tracker.update(records)
+                if tracker is not None:  # abstain on the smoothed probabilities
+                    records = [abstain(r, predictor.min_confidence)
+                               for r in tracker.update(records)]
                 _emit(records, source, index, out)
                 if options.annotate:
                     if writer is None:

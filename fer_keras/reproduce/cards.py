@@ -91,12 +91,12 @@ embedded), `metrics.json` and `history.csv` of the training run. This card is ge
 | recipe | {_recipe(m)} |
 | accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
 | recall per class (%) | {recall} |
-| validation accuracy | {_validation(m)} |{notes}
+| validation accuracy | {_validation(m)} |{_calibration(m)}{notes}
 
 Reproduce the accuracy (with the dataset in its public layout, see docs/data.md):
 
     python -m fer_keras.evaluate --model saved_models/{name} --data-dir {data_dir.get(m['dataset'], 'DATA')} --split {m['split']}
-
+{_calibration_command(name, m, data_dir.get(m['dataset'], 'DATA'))}
 The papers report more (see docs/reproduction.md): this model was trained for {epochs} on
 {hardware}, so it is a working artifact, not the paper's result.
 
@@ -159,6 +159,32 @@ def _validation(m):
     if not v:
         return "none (no validation split)"
     return f"{v['accuracy'] * 100:.2f} % ({v['num_examples']} images)"
+
+
+def _calibration(m):
+    """The card's calibration row (a table row with its leading newline), or ""."""
+    c = m.get("calibration")
+    if not c:
+        return ""
+    test = c.get("test")
+    out_of_sample = (f"; on the test split with this T, {test['ece_before'] * 100:.2f} % -> "
+                     f"{test['ece_after'] * 100:.2f} % ({test['num_examples']} images)"
+                     if test else "")
+    split = {"val": "validation"}.get(c["split"], c["split"])
+    return (f"\n| calibration | temperature {c['temperature']:.3f}, fitted on the {split} "
+            f"split ({c['num_examples']} images) and applied by `Predictor`: expected "
+            f"calibration error ({c['bins']} bins) {c['ece_before'] * 100:.2f} % -> "
+            f"{c['ece_after'] * 100:.2f} %, NLL {c['nll_before']:.3f} -> {c['nll_after']:.3f}"
+            f"{out_of_sample} (docs/deployment.md, \"Calibration and abstention\") |")
+
+
+def _calibration_command(name, m, data_dir):
+    """The command that fits the card's temperature, or "" for a model without one."""
+    if not m.get("calibration"):
+        return ""
+    return (f"\nFit the temperature again (`--write` stores it in metrics.json):\n\n"
+            f"    python -m fer_keras.calibrate --model saved_models/{name} --data-dir "
+            f"{data_dir} --write\n")
 
 
 def rewrite_cards(names, models_dir="saved_models"):

@@ -1,14 +1,17 @@
 """The end of a fold: its best weights scored on the evaluation split and written out.
 
 `write_artifacts` writes a fold's metrics.json (with `run_metadata`, the descriptive keys),
-model.keras, SavedModel, confusion matrix and curves; `predict` is the batched inference both
-the loop's epoch figures and the final scores use. The training engines (`loop`,
-`jax_engine.runner`) call these once a fold's training ends (docs/training.md, "Run folder").
+model.keras, SavedModel, confusion matrix and curves, and, where the protocol has a validation
+split, the temperature fitted on it (`calibration` in metrics.json, `reliability.png`);
+`predict` is the batched inference both the loop's epoch figures and the final scores use.
+The training engines (`loop`, `jax_engine.runner`) call these once a fold's training ends
+(docs/training.md, "Run folder").
 """
 
 import numpy as np
 
 from fer_keras.training import artifacts, distribution, epoch_eval, recover, resume_rules
+from fer_keras.training.calibration import calibrate, reliability_diagram, scored
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history,
 )
@@ -77,11 +80,10 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     name, indices = evaluation_split(split)
     probs = predict(model, ds, indices, config.batch_size, config.channels)
     measured = classification_metrics(ds.labels[indices], probs, ds.class_names)
-    val = None
+    val = val_probs = None
     if len(split.val):
-        val = classification_metrics(ds.labels[split.val],
-                                     predict(model, ds, split.val, config.batch_size,
-                                             config.channels), ds.class_names)
+        val_probs = predict(model, ds, split.val, config.batch_size, config.channels)
+        val = classification_metrics(ds.labels[split.val], val_probs, ds.class_names)
         val = {k: val[k] for k in ("num_examples", "accuracy", "balanced_accuracy", "macro_f1",
                                    "loss")}
     metrics = {**run_metadata(config, ds, split, model), "epochs_trained": state["epochs_done"],
@@ -118,6 +120,14 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     plot_confusion_matrix(measured["confusion_matrix"], ds.class_names,
                           fold_dir / "confusion_matrix.png", title)
     plot_history(state["history"], fold_dir / "curves.png", f"{where})")
+    if val_probs is not None:  # temperature scaling on the selection split (calibration.py)
+        metrics["calibration"] = calibrate(ds.labels[split.val], val_probs)
+        if name == "test":  # out of sample: the validation split's T on the test split
+            metrics["calibration"]["test"] = scored(ds.labels[indices], probs,
+                                                    metrics["calibration"]["temperature"])
+        reliability_diagram(ds.labels[split.val], val_probs,
+                            metrics["calibration"]["temperature"],
+                            fold_dir / "reliability.png", f"{where}, val)")
     artifacts.write_json(fold_dir / "metrics.json", metrics)
     _log(verbose, f"fold {split.fold}: {name} accuracy {metrics['accuracy']:.4f}, balanced "
                   f"{metrics['balanced_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
