@@ -63,11 +63,14 @@ def write_calibration(model_path, calibration):
 def main(argv=None):
     args = parse_quietly(build_parser(), argv)
     from fer_keras.data import DataError
-    from fer_keras.inference.evaluation import calibrate_model
+    from fer_keras.inference.evaluation import calibrate_model, find_fold_models
     from fer_keras.inference.loading import locate_model
 
     try:
         model = locate_model(args.model, args.models_dir)
+        if find_fold_models(model):
+            raise ValueError(f"{model} is a run folder: calibrate one fold (e.g. {model}/fold_0); "
+                             "training already wrote each fold's temperature in its metrics.json")
         result = calibrate_model(model, dataset=args.dataset, data_dir=args.data_dir,
                                  split=args.split, figure=args.figure)
         written = write_calibration(model, result) if args.write else None

@@ -175,7 +175,8 @@ def test_predict_prints_uncertain_with_the_raw_label(tmp_path):
 
 
 # === Where temperatures come from ===
-def test_training_fits_the_temperature_on_the_validation_split(tmp_path, monkeypatch):
+def test_training_fits_the_temperature_on_the_validation_split(tmp_path, monkeypatch,
+                                                                capsys):
     pytest.importorskip("tensorflow")
     import fer_keras.models
     from fer_keras.training import train
@@ -192,8 +193,20 @@ def test_training_fits_the_temperature_on_the_validation_split(tmp_path, monkeyp
     assert c["nll_before"] == pytest.approx(metrics["validation"]["loss"], abs=1e-4)
     assert c["test"]["num_examples"] == metrics["num_examples"]
     assert (tmp_path / "run" / "fold_0" / "reliability.png").is_file()
-    saved = json.loads((tmp_path / "run" / "fold_0" / "metrics.json").read_text())
+    fold = tmp_path / "run" / "fold_0"
+    saved = json.loads((fold / "metrics.json").read_text())
     assert saved["calibration"]["temperature"] == c["temperature"]
+    # python -m fer_keras.calibrate on the fold refits the same T from the saved model
+    from fer_keras import calibrate
+
+    assert calibrate.main(["--model", str(fold), "--json", "--figure",
+                           str(tmp_path / "r.png")]) == 0
+    refit = json.loads(capsys.readouterr().out)
+    assert refit["temperature"] == pytest.approx(c["temperature"], rel=1e-3)
+    assert refit["test"]["num_examples"] == c["test"]["num_examples"]
+    assert (tmp_path / "r.png").is_file()
+    assert calibrate.main(["--model", str(tmp_path / "run")]) == 2
+    assert "is a run folder: calibrate one fold" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not PUBLISHED, reason="no published models")
@@ -210,6 +223,11 @@ def test_published_models_carry_the_temperature_fitted_on_their_validation_split
     card = (MODELS_DIR / name / "README.md").read_text()
     assert f"temperature {c['temperature']:.3f}" in card
     assert (ROOT / "docs" / "figures" / f"calibration-{name}.png").is_file()
+    # docs/deployment.md's table states the stored numbers
+    doc = (ROOT / "docs" / "deployment.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith(f"| [`{name}`]"))
+    assert (f"| {c['temperature']:.3f} | {c['ece_before'] * 100:.2f} -> "
+            f"{c['ece_after'] * 100:.2f} |") in row
 
 
 def test_the_predictor_applies_a_published_temperature():
