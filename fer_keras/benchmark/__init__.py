@@ -5,6 +5,7 @@
     python -m fer_keras.benchmark --tiny               # tiny widths, 1-2 repeats (the smoke test)
     python -m fer_keras.benchmark --training           # training engines only (images/s)
     python -m fer_keras.benchmark --training --tiny    # the same in seconds (tests)
+    python -m fer_keras.benchmark --deploy             # keras form / deploy form / int8 (TFLite)
     python -m fer_keras.benchmark --end-to-end         # photo / video to labels, beside `fer`
 
 For each model: parameters, float32 size and multiply-adds per image (counted by
@@ -44,7 +45,9 @@ Modules: ``timing`` (settings, medians, random images), ``tflite_timing`` (the s
 conversions and their latency), ``ceilings``, ``model_speed`` (one model, the data pipeline),
 ``suite`` (the whole run), ``report`` (the Markdown table), ``end_to_end`` (``--end-to-end``: a
 photo of six held-out faces and a panned video to labels through `Predictor`, Haar and MTCNN,
-beside the ``fer`` package's pipeline when it can be imported) and ``cli``.
+beside the ``fer`` package's pipeline when it can be imported), ``deploy_speed`` (``--deploy``:
+I-MobileNetV2 and Light-NTWRN TFLite before and after their deploy form and I-MobileNetV2's
+full-integer int8, beside keras MobileNetV2 1.0, in interleaved rounds) and ``cli``.
 """
 
 from fer_keras.benchmark.ceilings import (  # noqa: F401 - the public API in one place

@@ -33,7 +33,13 @@ def main(argv=None):
                         help="only the end-to-end section: a photo of six held-out faces to "
                              "labels and a panned video, Haar and MTCNN, beside the fer "
                              "package when importable (default model: %(const)s)")
+    parser.add_argument("--deploy", action="store_true",
+                        help="only the deploy-form section: I-MobileNetV2 keras form / deploy "
+                             "form / int8 beside keras MobileNetV2 1.0, Light-NTWRN before/after "
+                             "(TFLite, batch 1, one thread; fer_keras.benchmark.deploy_speed)")
     args = parse_quietly(add_verbose_flag(parser), argv)
+    if args.deploy:
+        return _deploy(args)
     if args.end_to_end:
         return _end_to_end(args)
     if args.training and args.models == list(DEFAULT_MODELS):
@@ -86,3 +92,11 @@ def _print_section(args, result, format_markdown):
             json.dump(result, f, indent=2)
     print(json.dumps(result, indent=2) if args.json == "-" else format_markdown(result))
     return 0
+
+
+def _deploy(args):
+    from fer_keras.benchmark import deploy_speed
+
+    result = deploy_speed.run_deploy_section(args.tiny, rounds=args.repeats,
+                                             log=None if args.quiet else _progress)
+    return _print_section(args, result, deploy_speed.format_deploy_markdown)

@@ -21,7 +21,7 @@ def write_saved_model(model, path, class_names=None):
     import keras
     import tensorflow as tf
 
-    shape = [None, *model.inputs[0].shape[1:]]
+    shape = list(model.inputs[0].shape)  # the batch is None, or fixed by a deploy form
     archive = keras.export.ExportArchive()
     archive.track(model)
     _track_tf_variables(archive)

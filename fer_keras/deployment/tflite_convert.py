@@ -12,13 +12,16 @@ TFLITE_FILES = {"float32": "model_float32.tflite", "dynamic_range": "model_dynam
                 "int8": "model_int8.tflite"}
 
 
-def convert_tflite(saved_model_dir, mode, representative=None):
+def convert_tflite(saved_model_dir, mode, representative=None, integer_io=True):
     """TFLite flatbuffer bytes of the SavedModel's `serving_default` signature in `mode`.
 
     Args:
         saved_model_dir: a folder written by `write_saved_model`.
         mode: one of TFLITE_MODES.
         representative: float32 images N x H x W x C (raw 0-255) to calibrate the int8 model.
+        integer_io: the int8 model's input and output are int8 (the default); False keeps
+            them float32 (a QUANTIZE at the input and a DEQUANTIZE at the output, every op
+            between still integer).
     """
     import tensorflow as tf
 
@@ -36,6 +39,7 @@ def convert_tflite(saved_model_dir, mode, representative=None):
         conv.representative_dataset = lambda: ([representative[i:i + 1]]
                                                for i in range(len(representative)))
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if integer_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
     return conv.convert()
