@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 register_with_keras()
 
 _LAZY = {
-    "i_mobilenetv2": "fer_keras.models.i_mobilenetv2:i_mobilenetv2",
-    "light_ntwrn": "fer_keras.models.light_ntwrn:light_ntwrn",
+    "i_mobilenetv2": "fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2",
+    "light_ntwrn": "fer_keras.models.builders.light_ntwrn:light_ntwrn",
     "create_model": "fer_keras.models.registry",
     "list_models": "fer_keras.models.registry",
     "model_summary": "fer_keras.models.complexity",

@@ -11,7 +11,7 @@ public names as a table and gets its module `__getattr__` and `__dir__` from `la
 
 "module" alone names the submodule when its last part is the name itself, else that module's
 attribute of the same name; "module:attribute" is always the attribute (a function sharing its
-module's name, as `fer_keras.models.i_mobilenetv2:i_mobilenetv2`).
+module's name, as `fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2`).
 """
 
 import importlib

@@ -9,7 +9,7 @@ import pytest
 from fer_keras import papers
 from fer_keras.papers import Family, Paper, Row, Table, Variant
 
-TOY = Family("toy_family", "fer_keras.models.i_mobilenetv2:i_mobilenetv2", table="Toy Table 1",
+TOY = Family("toy_family", "fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2", table="Toy Table 1",
              tiny_kwargs={"alpha": 0.25, "scale_top_stage": True},
              narrow_kwargs={"head_channels": 64}, narrow_scale={"alpha": 0.25},
              demo_kwargs={"alpha": 0.5})

@@ -21,7 +21,7 @@ if keras.backend.backend() != "tensorflow":
 from data_fixtures import isolated_cache  # noqa: E402,F401
 from test_train_time_limit import DATA, tiny  # noqa: E402,F401
 from fer_keras.train import main as train_main  # noqa: E402
-from fer_keras.training import loop, run_lock  # noqa: E402
+from fer_keras.training import keras_engine, loop, run_lock  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
@@ -146,7 +146,7 @@ def test_results_are_removed_the_moment_a_run_resumes_training(tmp_path, tiny, m
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop, "_run_epoch", interrupted)
+    monkeypatch.setattr(keras_engine, "_run_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         loop.train(_config(out, folds=[0], protocol="holdout", epochs=4, extend=True),
                    verbose=0)

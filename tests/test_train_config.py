@@ -180,3 +180,48 @@ def test_rates_must_be_finite(field, value):
 def test_every_boolean_field_is_checked():
     with pytest.raises(ValueError, match="accept_data_change must be True or False, got 'yes'"):
         resolve_config("synthetic", "i_mobilenetv2", accept_data_change="yes")
+
+
+def test_the_configuration_is_resolved_once_and_a_saved_one_reruns_without_the_preset(
+        tmp_path, monkeypatch):
+    """What training derives from the preset (the scaled rate's reference batch, the default
+    folder's suffix) is recorded by resolve_config; a config.json then needs no preset."""
+    import fer_keras.presets
+    from fer_keras.training import distribution, loop
+    from fer_keras.training.config import load_config, save_config
+
+    trial = resolve_config("ckplus", "i_mobilenetv2", batch_size=80, scale_lr=True, epochs=2)
+    preset = get_preset("i_mobilenetv2", "ckplus").values
+    assert (trial.preset_epochs, trial.reference_batch_size) == (preset["epochs"],
+                                                                  preset["batch_size"])
+    path = save_config(trial, tmp_path / "config.json")
+
+    def no_preset(*args, **kwargs):
+        raise AssertionError("the preset was consulted after resolve_config")
+
+    monkeypatch.setattr(fer_keras.presets, "get_preset", no_preset)
+    again = load_config(path)
+    assert distribution.scaled_learning_rate(again) == pytest.approx(
+        again.learning_rate * 80 / preset["batch_size"])
+    assert loop.default_output(again).name.endswith("-seed0-epochs2")
+    assert again.run_key() == trial.run_key()
+
+
+def test_scale_lr_needs_the_reference_batch_and_it_counts_only_with_scale_lr():
+    with pytest.raises(ValueError, match="scale_lr needs reference_batch_size.*got None"):
+        TrainConfig(scale_lr=True).validate()
+    plain = resolve_config("ckplus", "i_mobilenetv2")
+    assert plain.reference_batch_size is None
+    assert "reference_batch_size" not in json.loads(plain.run_key())  # old run keys unchanged
+    scaled = resolve_config("ckplus", "i_mobilenetv2", scale_lr=True)
+    assert json.loads(scaled.run_key())["reference_batch_size"] == 20
+
+
+def test_what_may_change_on_resume_is_declared_once_by_the_fields():
+    from fer_keras.training import recover, resume_rules
+    from fer_keras.training.config import BOOKKEEPING, RECOVER_FREE, RESUME_FREE
+
+    assert resume_rules.BOOKKEEPING == RESUME_FREE and recover._BOOKKEEPING == RECOVER_FREE
+    assert {"epochs", "init", "test_each_epoch"} <= set(BOOKKEEPING) - set(RESUME_FREE)
+    assert {"output", "time_limit", "engine", "preset", "preset_epochs"} <= set(RESUME_FREE)
+    assert {"data_dir", "preset"} <= set(RECOVER_FREE) and "data_dir" not in RESUME_FREE

@@ -16,7 +16,7 @@ keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
     pytest.skip("the end-to-end tests run on the TensorFlow backend", allow_module_level=True)
 
-from fer_keras.training import loop  # noqa: E402
+from fer_keras.training import keras_engine, loop  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 TINY = dict(model_kwargs=dict(alpha=0.35, scale_top_stage=True), epochs=2,
@@ -122,7 +122,7 @@ def test_evaluate_over_folds_summarises(run, tmp_path, capsys):
 
 def test_finished_run_is_not_redone(run, monkeypatch):
     result, _ = run
-    monkeypatch.setattr(loop, "_run_epoch", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(keras_engine, "_run_epoch", lambda *a, **k: pytest.fail("trained again"))
     config = resolve_config("synthetic", "i_mobilenetv2", output=str(result.run_dir), **TINY)
     again = loop.train(config, verbose=0)
     assert again.folds[0]["accuracy"] == result.folds[0]["accuracy"]
@@ -135,14 +135,14 @@ def test_finished_run_is_not_redone(run, monkeypatch):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     from fer_keras.training import checkpoint
 
-    real_step, calls = loop.train_step, []
+    real_step, calls = keras_engine.train_step, []
 
     def step(*args):
         calls.append(1)
         loss, acc = real_step(*args)
         return (float("nan"), acc) if len(calls) > 5 else (loss, acc)  # epoch 2 of 5 batches
 
-    monkeypatch.setattr(loop, "train_step", step)
+    monkeypatch.setattr(keras_engine, "train_step", step)
     small = {**TINY, "epochs": 3, "dataset_options": dict(num_examples=210, image_size=32)}
     config = resolve_config("synthetic", "i_mobilenetv2", output=str(tmp_path), **small)
     with pytest.raises(loop.TrainingDiverged, match="loss became nan at epoch 2, batch 1"):
@@ -154,6 +154,6 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
 def test_balanced_class_weights():
     config = resolve_config("synthetic", "i_mobilenetv2", class_weight="balanced")
-    w = loop.class_weights(config, np.array([0, 0, 0, 1]), 3)
+    w = keras_engine.class_weights(config, np.array([0, 0, 0, 1]), 3)
     np.testing.assert_allclose(w, [4 / 9, 4 / 3, 0.0])
-    assert loop.class_weights(resolve_config("synthetic", "i_mobilenetv2"), [0], 3) is None
+    assert keras_engine.class_weights(resolve_config("synthetic", "i_mobilenetv2"), [0], 3) is None

@@ -17,7 +17,7 @@ if keras.backend.backend() != "tensorflow":
 
 from data_fixtures import isolated_cache  # noqa: E402,F401
 from fer_keras.train import main as train_main  # noqa: E402
-from fer_keras.training import checkpoint, finite, loop  # noqa: E402
+from fer_keras.training import checkpoint, finite, keras_engine, loop  # noqa: E402
 from test_run_folder import _config as _run_config  # noqa: E402
 from test_train_time_limit import DATA, tiny  # noqa: E402,F401
 
@@ -56,10 +56,11 @@ def test_a_large_learning_rate_never_leaves_a_non_finite_checkpoint(tmp_path, ti
 def test_a_diverged_epoch_is_not_saved_and_a_lower_rate_continues(tmp_path, tiny, monkeypatch,
                                                                    poison):
     out, fold = tmp_path / "run", tmp_path / "run" / "fold_0"
-    real = loop._run_epoch
+    real = keras_engine._run_epoch
 
-    def diverging(trainer, model, config, ds, split, epoch, *args, **kwargs):
-        row = real(trainer, model, config, ds, split, epoch, *args, **kwargs)
+    def diverging(engine, trainer, model, fold, *args, **kwargs):
+        epoch = fold.epoch
+        row = real(engine, trainer, model, fold, *args, **kwargs)
         if epoch == 1:  # the second epoch ends with NaN validation loss or a NaN weight
             if poison == "val_loss":
                 row["val_loss"] = float("nan")
@@ -69,7 +70,7 @@ def test_a_diverged_epoch_is_not_saved_and_a_lower_rate_continues(tmp_path, tiny
                 weight.assign(np.full(weight.shape, np.nan, "float32"))
         return row
 
-    monkeypatch.setattr(loop, "_run_epoch", diverging)
+    monkeypatch.setattr(keras_engine, "_run_epoch", diverging)
     with pytest.raises(finite.TrainingDiverged) as err:
         loop.train(_config(out, learning_rate=0.05), verbose=0)
     message = str(err.value)
@@ -80,7 +81,7 @@ def test_a_diverged_epoch_is_not_saved_and_a_lower_rate_continues(tmp_path, tiny
     _assert_all_finite(fold)
     assert (fold / "diverged.json").exists() and not (fold / "metrics.json").exists()
 
-    monkeypatch.setattr(loop, "_run_epoch", real)
+    monkeypatch.setattr(keras_engine, "_run_epoch", real)
     with pytest.raises(ValueError, match="seed"):  # only the learning rate may change
         loop.train(_config(out, learning_rate=0.005, seed=1), verbose=0)
     metrics = loop.train(_config(out, learning_rate=0.005), verbose=0).folds[0]

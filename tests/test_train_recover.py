@@ -16,7 +16,7 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("the training tests run on the TensorFlow backend", allow_module_level=True)
 
 from data_fixtures import isolated_cache  # noqa: E402,F401
-from fer_keras.training import checkpoint, loop, recover  # noqa: E402
+from fer_keras.training import checkpoint, keras_engine, loop, recover  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 from test_train_time_limit import DATA, tiny  # noqa: E402,F401
 
@@ -83,7 +83,7 @@ def test_momentum_restarts_at_zero_and_iterations_continue(lost_run, monkeypatch
     def stop(*args, **kwargs):  # the recovered checkpoint is written before any epoch
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(loop, "_run_epoch", stop)
+    monkeypatch.setattr(keras_engine, "_run_epoch", stop)
     if best < 4:
         with pytest.raises(KeyboardInterrupt):
             loop.train(_config(out, 4, recover_from=str(published)), verbose=0)

@@ -1,7 +1,7 @@
 """Engine "fit" (training/tf_fit.py) against engine "loop": the same batches and steps, the same
 artifacts, exact resume, and the NaN stop.
 
-The engines are compared in float64 (`loop.dtype_policy` patched): both run the same Keras train
+The engines are compared in float64 (`keras_engine.dtype_policy` patched): both run the same Keras train
 step on the same batches, but "fit" traces it with a dynamic batch dimension inside a
 `tf.while_loop` and `train_on_batch` with the static batch shape, so TensorFlow may sum in
 another order, and this tiny I-MobileNetV2's gradients amplify rounding enormously. Measured on
@@ -24,7 +24,7 @@ keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
     pytest.skip("engine 'fit' runs on the TensorFlow backend", allow_module_level=True)
 
-from fer_keras.training import checkpoint, loop, tf_fit  # noqa: E402
+from fer_keras.training import checkpoint, keras_engine, loop, tf_fit  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 # 140 synthetic images: 98 training = 2 batches of 49, 2 epochs = 4 optimizer steps.
@@ -43,7 +43,7 @@ def _saved(out):
 
 
 def _float64(monkeypatch):
-    monkeypatch.setattr(loop, "dtype_policy", lambda mixed: "float64")
+    monkeypatch.setattr(keras_engine, "dtype_policy", lambda mixed: "float64")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("the training tests run on the TensorFlow backend", allow_module_level=True)
 
 from data_fixtures import isolated_cache  # noqa: E402,F401
-from fer_keras.training import artifacts, loop, model_setup  # noqa: E402
+from fer_keras.training import artifacts, keras_engine, loop, model_setup  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
@@ -50,15 +50,15 @@ def slow_epochs(monkeypatch):
     """Every epoch lasts at least LIMIT + 0.3 s, so a LIMIT run stops after its first epoch."""
     import time
 
-    real = loop._run_epoch
+    real = keras_engine._run_epoch
 
     def slow(*args, **kwargs):
         row = real(*args, **kwargs)
         time.sleep(LIMIT + 0.3)
         return row
 
-    monkeypatch.setattr(loop, "_run_epoch", slow)
-    return lambda: monkeypatch.setattr(loop, "_run_epoch", real)
+    monkeypatch.setattr(keras_engine, "_run_epoch", slow)
+    return lambda: monkeypatch.setattr(keras_engine, "_run_epoch", real)
 
 
 def _history(fold):

@@ -1,25 +1,25 @@
 """The papers' models, their ablation variants and ``keras.applications`` baselines.
 
-Importing this package imports Keras and registers the custom layers, except while
-``python -m fer_keras.models`` locates its ``__main__`` (``sys.argv[0]`` is then "-m"): the
-command imports them itself once its flags are parsed, so that ``--help`` answers at once and
-TensorFlow's start-up logs are filtered (fer_keras.console).
+    import fer_keras.models
+    fer_keras.models.list_models()                        # no Keras import
+    model = fer_keras.models.create_model("light_ntwrn", input_shape=(48, 48, 1))
+
+Every name is imported on first use (`fer_keras.lazy`): listing the registered models, their
+options and their papers' figures needs no Keras; building one imports it (and Keras's loader
+knows the custom layers from then on: `fer_keras.registration`). The builders live in
+`fer_keras.models.builders`, one module per architecture.
 """
 
-import sys
+from fer_keras.lazy import lazy_attributes
 
-if sys.argv[:1] != ["-m"]:
-    from fer_keras.models.baselines import keras_application
-    from fer_keras.models.complexity import count_macs, model_summary
-    from fer_keras.models.i_mobilenetv2 import i_mobilenetv2
-    from fer_keras.models.light_ntwrn import light_ntwrn
-    from fer_keras.models.registry import (
-        ModelEntry,
-        create_model,
-        get_entry,
-        list_models,
-        register_model,
-    )
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "i_mobilenetv2": "fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2",
+    "light_ntwrn": "fer_keras.models.builders.light_ntwrn:light_ntwrn",
+    "keras_application": "fer_keras.models.baselines",
+    **{name: "fer_keras.models.complexity" for name in ("count_macs", "model_summary")},
+    **{name: "fer_keras.models.registry"
+       for name in ("ModelEntry", "create_model", "get_entry", "list_models", "register_model")},
+})
 
 __all__ = [
     "ModelEntry",

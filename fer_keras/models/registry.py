@@ -3,7 +3,8 @@
 The variants are declared with the papers' table rows (`fer_keras/papers/`): each names the row
 it reproduces and the parameter figure that row reports, so the comparison table
 (``python -m fer_keras.models``) and the tests iterate over one list. `register_model` adds a
-variant of your own beside them.
+variant of your own beside them. Listing and checking entries imports no Keras: a builder is
+imported when a model is built (`ModelEntry.builder`).
 """
 
 import dataclasses
@@ -11,14 +12,17 @@ import importlib
 
 from fer_keras import papers
 from fer_keras.options import check_options
-from fer_keras.models.baselines import APPLICATIONS, keras_application
+
+
+def _import(path):
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def family_builder(family):
     """The builder function of a family name, imported from its `Family.builder`
     ("module:function", declared with its paper in `fer_keras/papers/`)."""
-    module, _, function = papers.families()[family].builder.partition(":")
-    return getattr(importlib.import_module(module), function)
+    return _import(papers.families()[family].builder)
 
 
 # {family: builder function}, from the families' declarations.
@@ -27,10 +31,14 @@ BUILDERS = papers.LiveView(lambda: {name: family_builder(name) for name in paper
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
-    """A registered variant: its builder, fixed arguments and the paper's figures for it."""
+    """A registered variant: its builder, fixed arguments and the paper's figures for it.
+
+    `source` is the builder function, or its "module:function" path (a paper's variants), which
+    `builder` imports on first use.
+    """
 
     name: str
-    builder: callable
+    source: object
     kwargs: dict
     paper: str
     row: str
@@ -38,6 +46,10 @@ class ModelEntry:
     description: str
     family: str
     gap: str = ""
+
+    @property
+    def builder(self):
+        return _import(self.source) if isinstance(self.source, str) else self.source
 
     def build(self, **overrides):
         kwargs = {**self.kwargs, **overrides}
@@ -53,7 +65,8 @@ def _entries():
     entries = {}
     for paper in papers.PAPERS:
         for v in paper.all_variants():
-            entries[v.name] = ModelEntry(v.name, family_builder(v.family), dict(v.kwargs),
+            entries[v.name] = ModelEntry(v.name, papers.families()[v.family].builder,
+                                         dict(v.kwargs),
                                          paper.name, v.row, v.paper_params, v.description,
                                          v.family, v.gap)
     order = [v.name for v in papers.variants()]
@@ -100,6 +113,8 @@ _NOT_OPTIONS = ("input_shape", "num_classes", "name")
 
 def builder_functions(name):
     """The callables whose keyword parameters the model `name` accepts."""
+    from fer_keras.models.baselines import APPLICATIONS, keras_application
+
     entry = get_entry(name)
     if entry.builder is keras_application:
         import keras

@@ -1,7 +1,7 @@
 """I-MobileNetV2 (Sci. Rep. 2024): Table 2's ablation rows, Table 3's baselines, its setups.
 
 Each row of Table 2 is declared once below: the variant it trains (builder arguments on Table 1's
-layout, `fer_keras.models.i_mobilenetv2`), the size the paper reports and why ours differs, the
+layout, `fer_keras.models.builders.i_mobilenetv2`), the size the paper reports and why ours differs, the
 accuracy the paper reports per dataset, and the protocols it is reported under. The training
 setup per dataset ("Results and discussion") is `PRESETS`.
 
@@ -19,7 +19,7 @@ from fer_keras.papers.schema import Family, Paper, Practice, Row, Table, Variant
 NAME = "I-MobileNetV2 (Sci. Rep. 2024)"
 # Small widths: alpha 0.35 with the top stage scaled too (smoke tests, the synthetic demo);
 # short runs halve each row's own alpha, so the rows keep their differences.
-FAMILY = Family("i_mobilenetv2", "fer_keras.models.i_mobilenetv2:i_mobilenetv2",
+FAMILY = Family("i_mobilenetv2", "fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2",
                 table="I-MobileNetV2 Table 2",
                 tiny_kwargs={"alpha": 0.35, "scale_top_stage": True},
                 narrow_scale={"alpha": 0.5},

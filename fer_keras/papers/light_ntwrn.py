@@ -1,6 +1,6 @@
 """Light-NTWRN (2022): Table 5's ablation rows, Table 6's baselines, Table 4's setups.
 
-Each row of Table 5 is declared once below: the variant it trains (`fer_keras.models.light_ntwrn`
+Each row of Table 5 is declared once below: the variant it trains (`fer_keras.models.builders.light_ntwrn`
 builder arguments), the parameters the paper reports and why ours differ, its accuracy per
 dataset and the protocols it is reported under. `PRESETS` is Table 4, per dataset; the
 keras.applications baselines of Table 6 train with it too (flips only).
@@ -19,7 +19,7 @@ NAME = "Light-NTWRN (2022)"
 # Small widths. Tiny (smoke tests): every block type at widths 16/16/32. Narrow (short CPU runs):
 # widths 1/6 of Table 1's 96/192/384, one block per stage (two in the grouping-bottleneck
 # stage), SCAM reduction 4 (16 would leave 1 channel).
-FAMILY = Family("light_ntwrn", "fer_keras.models.light_ntwrn:light_ntwrn",
+FAMILY = Family("light_ntwrn", "fer_keras.models.builders.light_ntwrn:light_ntwrn",
                 table="Light-NTWRN Table 5",
                 tiny_kwargs={"widths": (16, 16, 32), "depths": (1, 2, 1), "scam_reduction": 2,
                              "shuffle_groups": 2},

@@ -38,16 +38,11 @@ def _datasets():
 
 
 def _models():
-    """The registered model names, read from the papers' declarations (no Keras import) unless
-    the registry is loaded (it adds the variants of `register_model`)."""
-    import sys
+    """The registered model names: the papers' variants and those of `register_model` (the
+    registry imports no Keras)."""
+    from fer_keras.models.registry import list_models
 
-    registry = sys.modules.get("fer_keras.models.registry")
-    if registry is not None:
-        return tuple(registry.list_models())
-    from fer_keras import papers
-
-    return tuple(v.name for v in papers.variants())
+    return tuple(list_models())
 
 
 def _policies():
@@ -62,8 +57,10 @@ def _field(default=None, help="", factory=None, **meta):
     Metadata keys: `help`; `choices` (a tuple, or a function returning one when the list lives
     in a module that is expensive to import); `flags` (command-line names, default
     `--field-name`); `metavar`; `cli=False` (not a flag); `bookkeeping=True` (does not change
-    the result: left out of `run_key`); `all_flag` (a list field: the flag that resets it to
-    None); `item` (a list field: its items' type).
+    the result: left out of `run_key`); `on_resume="checked"` (bookkeeping that a resumed run
+    may still not change freely: `resume_rules` checks it); `on_recover="free"` (may differ
+    from a lost run's metrics.json under `--recover-from`); `all_flag` (a list field: the flag
+    that resets it to None); `item` (a list field: its items' type).
     """
     meta["help"] = help
     if factory is not None:
@@ -89,7 +86,7 @@ class TrainConfig:
     model: str = _field("i_mobilenetv2", "any registered model (python -m fer_keras.models "
                         "lists them)", choices=_models, metavar="NAME")
     data_dir: str = _field(None, "the dataset folder as downloaded, or a pack (.npz.xz); not "
-                           "for synthetic")
+                           "for synthetic", on_recover="free")
     dataset_options: dict = _field(help="JSON object of loader options, e.g. "
                                    "'{\"num_examples\": 350}'", factory=dict)
     model_kwargs: dict = _field(help="JSON object of builder overrides, e.g. "
@@ -101,7 +98,7 @@ class TrainConfig:
     folds: list = _field(None, "run fold K (repeatable); default all folds", flags=("--fold",),
                          metavar="K", item=int, bookkeeping=True,
                          all_flag=("--all-folds", "run every fold of the protocol (the default)"))
-    epochs: int = _field(10, "training epochs", bookkeeping=True)
+    epochs: int = _field(10, "training epochs", bookkeeping=True, on_resume="checked")
     batch_size: int = _field(32, "training batch size")
     optimizer: str = _field("sgd", "sgd (PyTorch-style, coupled weight decay) or adam",
                             choices=OPTIMIZERS)
@@ -125,7 +122,7 @@ class TrainConfig:
                            choices=CHANNELS)
     seed: int = _field(0, "weights, dropout, shuffling, augmentation")
     init: str = _field(None, "a trained model.keras (or run folder) to fine-tune from",
-                       bookkeeping=True)
+                       bookkeeping=True, on_resume="checked")
     recover_from: str = _field(None, "continue the run in --output whose checkpoint was lost "
                                "from its best-epoch model.keras (fresh optimizer; noted in "
                                "metrics.json)", metavar="MODEL", bookkeeping=True)
@@ -147,14 +144,18 @@ class TrainConfig:
                                   metavar="K", bookkeeping=True)
     test_each_epoch: bool = _field(False, "also evaluate the test split after every epoch "
                                    "(history.csv and metrics.json's peak_test_accuracy; "
-                                   "reporting only, never selection)", bookkeeping=True)
+                                   "reporting only, never selection)", bookkeeping=True,
+                                   on_resume="checked")
     distribute: str = _field("none", "none (one device) or data_parallel (one model over the "
                              "local devices, or every host's; docs/scaling.md); batch_size stays "
                              "the global batch", choices=DISTRIBUTE, bookkeeping=True)
     devices: int = _field(0, "data_parallel: use the first N local devices (0: all)",
                           metavar="N", bookkeeping=True)
-    scale_lr: bool = _field(False, "multiply the learning rate by batch_size / the preset's batch "
-                            "size (linear scaling rule, for a raised global batch)")
+    scale_lr: bool = _field(False, "multiply the learning rate by batch_size / "
+                            "reference_batch_size (linear scaling rule, for a raised global "
+                            "batch)")
+    reference_batch_size: int = _field(None, "scale_lr: the batch size learning_rate was set "
+                                       "for (resolve_config records the preset's)", metavar="N")
     coordinator: str = _field(None, "multi-host JAX: the coordinator's HOST:PORT (else "
                               "KERAS_DISTRIBUTION_JOB_ADDRESSES)", metavar="HOST:PORT",
                               bookkeeping=True)
@@ -163,7 +164,11 @@ class TrainConfig:
                                 bookkeeping=True)
     process_id: int = _field(None, "multi-host JAX: this process's id, 0 is the chief (else "
                              "KERAS_DISTRIBUTION_PROCESS_ID)", metavar="I", bookkeeping=True)
-    preset: str = _field("", "the preset the values started from", cli=False)
+    preset: str = _field("", "the preset the values started from", cli=False,
+                         on_recover="free")
+    preset_epochs: int = _field(None, "the preset's epochs, recorded by resolve_config: a run of "
+                                "another length gets its own default folder (-epochsN)",
+                                cli=False, bookkeeping=True)
     overridden: tuple = _field((), "the fields set by the user rather than the preset",
                                cli=False, bookkeeping=True)
     allow_empty_classes: bool = _field(False, "train although some classes have no images "
@@ -215,6 +220,17 @@ class TrainConfig:
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got "
                              f"{self.time_limit!r}")
+        self._check_scaling()
+        for f in dataclasses.fields(self):
+            if f.type in (bool, "bool") and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name} must be True or False, got {getattr(self, f.name)!r}")
+        from fer_keras.models.registry import check_model_kwargs
+
+        check_model_kwargs(self.model, self.model_kwargs)
+        return self
+
+    def _check_scaling(self):
+        """`validate`'s checks of the fields that spread a run over devices and processes."""
         if self.models_together is not None and (
                 not isinstance(self.models_together, int) or self.models_together < 0):
             raise ValueError(f"models_together must be an integer >= 0 (0: all folds), got "
@@ -230,13 +246,11 @@ class TrainConfig:
                     self.num_processes or self.process_id + 1)):
             raise ValueError(f"process_id must lie in [0, num_processes), got "
                              f"{self.process_id!r} with num_processes {self.num_processes!r}")
-        for f in dataclasses.fields(self):
-            if f.type in (bool, "bool") and not isinstance(getattr(self, f.name), bool):
-                raise ValueError(f"{f.name} must be True or False, got {getattr(self, f.name)!r}")
-        from fer_keras.models.registry import check_model_kwargs
-
-        check_model_kwargs(self.model, self.model_kwargs)
-        return self
+        if self.scale_lr and not (isinstance(self.reference_batch_size, int)
+                                  and self.reference_batch_size > 0):
+            raise ValueError(f"scale_lr needs reference_batch_size, the batch size the learning "
+                             f"rate was set for (resolve_config records the preset's); got "
+                             f"{self.reference_batch_size!r}")
 
     def to_dict(self):
         """The fields as JSON-ready values (what config.json and metrics.json hold)."""
@@ -257,6 +271,8 @@ class TrainConfig:
         d = self.to_dict()
         for name in BOOKKEEPING:
             d.pop(name)
+        if not self.scale_lr:  # the reference batch changes nothing without scale_lr
+            d.pop("reference_batch_size")
         return json.dumps(d, sort_keys=True, default=str)
 
     def describe(self, overridden=None):
@@ -276,14 +292,26 @@ def allowed_values(field):
     return choices() if callable(choices) else choices
 
 
-# Fields that do not change a run's result: left out of `run_key`.
+# What may change between the sessions of one run, declared once by the fields' metadata:
+# BOOKKEEPING does not change the result (left out of `run_key`); a resumed run may change
+# RESUME_FREE without a check (`resume_rules`; `preset` only names where the values came from,
+# the values themselves are compared); a recovered run may differ from the lost run's
+# metrics.json in RECOVER_FREE (`recover`; the data's fingerprint is compared, not its folder).
 BOOKKEEPING = tuple(f.name for f in dataclasses.fields(TrainConfig)
                     if f.metadata.get("bookkeeping"))
+RESUME_FREE = tuple(sorted({f.name for f in dataclasses.fields(TrainConfig)
+                            if f.metadata.get("bookkeeping")
+                            and f.metadata.get("on_resume") != "checked"} | {"preset"}))
+RECOVER_FREE = tuple(sorted({*BOOKKEEPING, *(f.name for f in dataclasses.fields(TrainConfig)
+                                             if f.metadata.get("on_recover") == "free")}))
 
 
 def resolve_config(dataset="synthetic", model="i_mobilenetv2", **overrides):
     """The preset for (model, dataset), updated with `overrides`, validated.
 
+    The configuration is resolved here once: what training derives from the preset is recorded
+    in the result (`preset_epochs` for the default run folder's name; `reference_batch_size`
+    for `scale_lr`), so a saved config.json (`train --config`) reruns without the preset.
     `config.overridden` names the fields the overrides set (beside dataset and model).
 
     Example:
@@ -296,8 +324,11 @@ def resolve_config(dataset="synthetic", model="i_mobilenetv2", **overrides):
 
     get_entry(model)  # unknown model: ValueError listing the registered ones
     preset = get_preset(model, dataset)
-    values = {"dataset": dataset, "model": model, **preset.values}
+    values = {"dataset": dataset, "model": model, **preset.values,
+              "preset_epochs": preset.values.get("epochs")}
     values.update(overrides)
+    if values.get("scale_lr") and values.get("reference_batch_size") is None:
+        values["reference_batch_size"] = preset.values.get("batch_size")
     overridden = tuple(k for k in overrides
                        if k in PRESET_FIELDS or k not in ("dataset", "model"))
     return TrainConfig.from_dict({**values, "preset": f"{preset.name} ({preset.source})",

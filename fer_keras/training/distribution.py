@@ -66,16 +66,12 @@ def check_batch(batch_size, replicas, processes=1):
 
 
 def scaled_learning_rate(config):
-    """The learning rate the optimizer gets: `config.learning_rate`, times global batch / preset
-    batch with `config.scale_lr` (the linear scaling rule)."""
+    """The learning rate the optimizer gets: `config.learning_rate`, times global batch /
+    `config.reference_batch_size` (the preset's, recorded by `resolve_config`) with
+    `config.scale_lr` (the linear scaling rule)."""
     if not config.scale_lr:
         return config.learning_rate
-    from fer_keras.presets import get_preset
-
-    preset_batch = get_preset(config.model, config.dataset).values.get("batch_size")
-    if not preset_batch:
-        return config.learning_rate
-    return config.learning_rate * config.batch_size / preset_batch
+    return config.learning_rate * config.batch_size / config.reference_batch_size
 
 
 def optimizer_config(config):

@@ -1,6 +1,6 @@
 """Only finite state is saved: the divergence check before an epoch is checkpointed or selected.
 
-A step's non-finite loss stops the run at once (`loop._step_epoch`). That is not enough: an epoch
+A step's non-finite loss stops the run at once (`raise_diverged`, every engine). That is not enough: an epoch
 can end with a finite but huge training loss (1e19 at learning rate 2), NaN validation loss and
 weights near 1e31. Before an epoch may be selected as the best or written to the checkpoint,
 `check_epoch` checks its metrics row (training and validation loss and accuracy, test figures
@@ -76,6 +76,26 @@ def check_epoch(trainer, row, has_validation, epoch, ckpt_path, lr):
     if where:
         raise diverged(f"non-finite {where} after epoch {epoch + 1}", epoch, ckpt_path, lr)
 
+
+
+def raise_diverged(loss, epoch, ckpt_path, lr, batches=None):
+    """Raises TrainingDiverged for a non-finite training `loss` seen in `epoch` (0-based): the
+    NaN stop, the same for every engine (nothing is written after it, so the fold's checkpoint
+    stays the one of the last finished epoch).
+
+    Args:
+        batches: where in the epoch it was seen (0-based): a batch number, a (first, last) pair
+            when the engine runs several batches per call and sees the loss once per call, or
+            None when only the epoch is known.
+    """
+    where = f"epoch {epoch + 1}"
+    if isinstance(batches, tuple):
+        first, last = batches
+        where += (f", batches {first + 1}-{last + 1} (one call of {last - first + 1} steps; "
+                  "the loss is seen once per call)")
+    elif batches is not None:
+        where += f", batch {batches + 1}"
+    raise diverged(f"loss became {loss} at {where}", epoch, Path(ckpt_path), lr)
 
 def check_checkpoint(checkpoint, path):
     """Raises ValueError when a read checkpoint holds a non-finite array (an older version of the

@@ -75,9 +75,18 @@ def compiled_trainer(config, ds, split, jit):
     trainer = logits_model(model)
     drop = drop_remainder(config, len(split.train), jit)
     steps = tf_fit.num_steps(len(split.train), config.batch_size, drop)
-    trainer.compile(optimizer=make_optimizer(distribution.optimizer_config(config), steps),
-                    loss=keras.losses.SparseCategoricalCrossentropy(
-                        from_logits=trainer is not model),
-                    metrics=["accuracy"], jit_compile=jit)
-    trainer.optimizer.build(trainer.trainable_variables)
+    compile_trainer(trainer, model, make_optimizer(distribution.optimizer_config(config), steps),
+                    jit)
     return model, trainer, drop, steps
+
+
+def compile_trainer(trainer, model, optimizer, jit=False):
+    """Compiles `trainer` (`logits_model(model)`, or `model` itself) as every engine trains it:
+    sparse categorical cross-entropy (on logits when the trainer is the logits model), the
+    accuracy metric, `optimizer` built on its variables so that a checkpoint can be restored
+    into it. The device engine's compiled step calls this same loss object (`trainer.loss`)."""
+    import keras
+
+    trainer.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=trainer is not model), metrics=["accuracy"], jit_compile=jit)
+    trainer.optimizer.build(trainer.trainable_variables)

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import dataclasses
 
-from fer_keras.training.config import BOOKKEEPING, TrainConfig
+from fer_keras.training.config import RECOVER_FREE, TrainConfig
 from fer_keras.training.schedule import SCHEDULE_FIELDS, epoch_learning_rate, same_rates
 
-# Values that may differ between the lost run and its continuation: TrainConfig's bookkeeping
-# (`config.BOOKKEEPING`), the preset's name, and where the same data was read from (a folder or
-# a pack: the data fingerprint is compared instead).
-_BOOKKEEPING = (*BOOKKEEPING, "data_dir", "preset")
+# Values that may differ between the lost run and its continuation (`config.RECOVER_FREE`):
+# TrainConfig's bookkeeping, the preset's name, and where the same data was read from (a folder
+# or a pack: the data fingerprint is compared instead).
+_BOOKKEEPING = RECOVER_FREE
 
 
 class RecoveryError(ValueError):

@@ -25,16 +25,15 @@ import json
 from pathlib import Path
 
 from fer_keras.training import artifacts
-from fer_keras.training.config import BOOKKEEPING as CONFIG_BOOKKEEPING, TrainConfig
+from fer_keras.training.config import RESUME_FREE, TrainConfig
 
-# Fields config.json may change between sessions of one run: TrainConfig's bookkeeping fields
-# (`config.BOOKKEEPING`, how a run is spread over devices and hosts included: metrics.json's
-# `distribution.notes` records such a change), and `preset`, which only names where the values
-# came from (the values themselves are compared). Three bookkeeping fields are still checked
-# here: `epochs` (more only with --extend, in `check_run_config`), `init` (the starting weights
-# of a fold already trained) and `test_each_epoch` (history.csv's columns).
-BOOKKEEPING = tuple(sorted(
-    set(CONFIG_BOOKKEEPING) - {"epochs", "init", "test_each_epoch"} | {"preset"}))
+# Fields config.json may change between sessions of one run (`config.RESUME_FREE`, declared by
+# the fields' metadata): TrainConfig's bookkeeping fields (how a run is spread over devices and
+# hosts included: metrics.json's `distribution.notes` records such a change) and `preset`. The
+# bookkeeping fields marked `on_resume="checked"` are still checked here: `epochs` (more only
+# with --extend, in `check_run_config`), `init` (the starting weights of a fold already trained)
+# and `test_each_epoch` (history.csv's columns).
+BOOKKEEPING = RESUME_FREE
 DIVERGED_NAME = "diverged.json"
 SUMMARY_NAMES = ("summary.json", "summary.md")
 
@@ -209,17 +208,12 @@ def apply_learning_rate(optimizer, changes, learning_rate):
 
 
 def default_folder_suffix(config):
-    """'-epochsN' when the configured epochs differ from the preset's, else ''.
+    """'-epochsN' when the configured epochs differ from the preset's (`config.preset_epochs`,
+    recorded by `resolve_config`), else ''.
 
     A short trial (`--epochs 2`) gets its own default run folder instead of sharing the full
     run's, which would otherwise continue the trial or hold its results.
     """
-    from fer_keras.presets import get_preset
-
-    try:
-        preset_epochs = get_preset(config.model, config.dataset).values.get("epochs")
-    except (KeyError, ValueError):
-        preset_epochs = None
-    if preset_epochs is None or preset_epochs == config.epochs:
+    if config.preset_epochs is None or config.preset_epochs == config.epochs:
         return ""
     return f"-epochs{config.epochs}"

@@ -11,7 +11,7 @@ What stays the same as engine "loop" (`train_on_batch` per step):
   augmentation per (seed, epoch); the same optimizer, schedule, loss and train step;
 - the epoch row: Keras's loss tracker is a mean of batch losses weighted by batch size, and the
   "accuracy" metric is unweighted (compiled `metrics`, not `weighted_metrics`), so loss and
-  accuracy are means over the epoch's examples exactly as `loop._step_epoch` computes them;
+  accuracy are means over the epoch's examples exactly as `keras_engine._step_epoch` computes them;
 - checkpoints, resume, time limit and best epoch: `train_fold` does them after each epoch, as
   for the loop (one `fit` call per epoch keeps them per epoch).
 
@@ -27,7 +27,7 @@ What differs:
 
 import numpy as np
 
-from fer_keras.training.divergence import raise_diverged
+from fer_keras.training.finite import raise_diverged
 
 # Optimizer steps per compiled call. 8 keeps a CK+ epoch (40 steps at batch 20) at five calls and
 # the progress bar alive on FER2013 (897 steps at batch 32). Not tuned: on this CPU a step costs

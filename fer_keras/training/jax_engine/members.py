@@ -1,43 +1,27 @@
 """The models a device-engine program trains, and the one Keras model their states pass through.
 
-A `Member` is one fold folder (one config, one split): its bookkeeping `state` (the dict
-`checkpoint.save_checkpoint` stores, as in the loop), best weights and training indices. The
+A `Member` is one fold (`fer_keras.training.fold.Fold`: its config, split, bookkeeping `state`
+and best weights, started, ended and finished as with every engine) with what the program needs
+beside it: its steps per epoch and class weights. The
 `Template` is one built Keras model of the architecture, compiled with the optimizer the loop
 would use: a member's arrays are assigned into it to write its checkpoint (the loop's format,
 so either engine resumes the other's run), to recover it, and to write its artifacts.
 """
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
-from fer_keras.training import checkpoint
+from fer_keras.training.fold import Fold
 
 
 @dataclasses.dataclass
-class Member:
+class Member(Fold):
     """One fold trained by the program (see the module docstring)."""
 
-    config: object
-    ds: object
-    split: object
-    fold_dir: Path
-    state: dict
-    saved: dict = None
-    best_weights: list = None
     drop_remainder: bool = True
     steps: int = 0
     class_weights: np.ndarray = None
-    stopped: bool = False
-
-    @property
-    def ckpt_path(self):
-        return self.fold_dir / checkpoint.FILENAME
-
-    @property
-    def training(self):
-        return not self.stopped and self.state["epochs_done"] < self.config.epochs
 
 
 def scheduled_learning_rate(config, epoch):
@@ -72,12 +56,10 @@ class Template:
     """
 
     def __init__(self, model, trainer, optimizer, update_optimizer):
-        import keras
+        from fer_keras.training.model_setup import compile_trainer
 
         self.model, self.trainer = model, trainer
-        trainer.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=trainer is not model))
-        trainer.optimizer.build(trainer.trainable_variables)
+        compile_trainer(trainer, model, optimizer)
         update_optimizer.build(trainer.trainable_variables)
         self.update_optimizer = update_optimizer
         ids = [id(v) for v in update_optimizer.variables]
@@ -107,10 +89,6 @@ class Template:
         member's seed) with a fresh optimizer."""
         _assign(self.trainer.variables, initial)
         _assign(self.trainer.optimizer.variables, self.fresh_optimizer)
-
-    def save_checkpoint(self, member):
-        checkpoint.save_checkpoint(member.ckpt_path, self.trainer, member.state,
-                                   member.best_weights)
 
     def weights(self):
         """What the loop keeps as best weights: the model's `weights` as arrays."""

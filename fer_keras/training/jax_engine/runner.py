@@ -1,10 +1,11 @@
-"""`train_members`: the device engine's counterpart of `loop.train_fold`, for K folds at once.
+"""`train_members`: the device engine's counterpart of `keras_engine.train_fold`, for K folds.
 
 The folds' states are stacked and trained by one compiled program (`step.Program`): each round
 runs every unfinished member's next epoch (its own order, seeds, class weights and learning
-rate), then, per member and exactly as the loop does, validation, the best epoch on validation,
-the checkpoint, history.csv, TensorBoard scalars and the epoch line; the time limit and the NaN
-stop act after the round. Each member then writes its artifacts with the loop's writer.
+rate), then, per member, validation on the device and `Fold.end_epoch` (the finiteness check,
+the best epoch on validation, the checkpoint, history.csv, TensorBoard scalars and the epoch
+line, as for every engine); the time limit and the NaN stop act after the round. Each member
+starts and finishes with `Fold.start` and `Fold.finish` (`fer_keras.training.fold`).
 """
 
 import dataclasses
@@ -12,24 +13,17 @@ import time
 
 import numpy as np
 
-from fer_keras.training import (
-    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules,
-)
+from fer_keras.training import distribution, epoch_eval, finite
+from fer_keras.training.fold import past as _past
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
     Member, Template, initial_variables, member_values, scheduled_learning_rate, stack_states,
 )
-from fer_keras.training.metrics import classification_metrics
-from fer_keras.training.tensorboard import summary_writer, write_scalars
 
 
 # Compiled programs by what they are compiled for (see `_program`): later runs in the same
 # process (the folds of `--models-together 1`, a resumed run, tests) reuse them.
 _PROGRAMS = {}
-
-
-def _past(deadline):
-    return deadline is not None and time.monotonic() > deadline
 
 
 def _log(verbose, *lines):
@@ -39,18 +33,7 @@ def _log(verbose, *lines):
 
 def open_member(config, ds, split, fold_dir, verbose):
     """A Member for the fold, or its metrics dict when the fold is already finished."""
-    from fer_keras.data import split_dataset
-
-    if artifacts.writes():  # not in a distributed run's other processes
-        fold_dir.mkdir(parents=True, exist_ok=True)
-    saved, finished = checkpoint.open_fold(config, fold_dir)
-    if finished is not None:
-        _log(verbose, f"fold {split.fold}: already finished ({fold_dir / 'metrics.json'})")
-        return finished
-    epoch_eval.check_validation(config, split)
-    state = {"run_key": config.run_key(), "epochs_done": 0, "best_epoch": -1,
-             "best_score": None, "history": []}
-    return Member(config, split_dataset(split, ds), split, fold_dir, state, saved)
+    return Member.open(config, ds, split, fold_dir, verbose)
 
 
 def _check_together(members):
@@ -94,37 +77,10 @@ def _build_template(members, mixed, jit):
 
 def _start_member(template, member, initial, verbose):
     """Loads the member's checkpoint (or recovers it, or starts it fresh) into the template and
-    returns its values."""
-    from fer_keras.training.device import describe_hardware
-    from fer_keras.training.fold_report import predict
-
+    returns its values. The learning rate needs no restoring: each epoch's rate comes from the
+    configuration (`scheduled_learning_rate`), a post-divergence change included."""
     template.start(initial[member.config.seed])
-    config, ds, split = member.config, member.ds, member.split
-    changes = [] if member.saved is None else member.saved["changes"]
-    if member.saved is not None:
-        checkpoint.restore(template.trainer, member.saved)
-        member.state, member.best_weights = member.saved["state"], member.saved["best"] or None
-        _log(verbose, f"fold {split.fold}: resuming after epoch {member.state['epochs_done']} "
-                      f"(best so far: epoch {member.state['best_epoch'] + 1})")
-    elif config.recover_from:
-        member.state, member.best_weights = recover.recovered_state(
-            config, member.fold_dir, template.model, template.trainer, member.steps,
-            lambda: classification_metrics(
-                ds.labels[split.val], predict(template.model, ds, split.val, config.batch_size,
-                                              config.channels), ds.class_names)["accuracy"],
-            ds.fingerprint())
-        template.save_checkpoint(member)
-        _log(verbose, f"fold {split.fold}: {recover.recovery_note(member.state)}")
-    member.saved = None
-    distribution.note_resume(member.state, distribution.plan(config))
-    if member.state["epochs_done"] < config.epochs:
-        # The learning rate needs no restoring here: each epoch's rate comes from the
-        # configuration (`scheduled_learning_rate`), a post-divergence change included.
-        resume_rules.start_training(member.fold_dir, member.state, config, changes,
-                                    resume_rules.data_summary(ds))
-        recover.note_session(member.state, describe_hardware()["summary"])
-    _log(verbose, f"fold {split.fold}: {len(split.train)} train / {len(split.val)} val / "
-                  f"{len(split.test)} test examples; device engine")
+    member.start(template.model, template.trainer, member.steps, "device engine", verbose)
     return template.read()
 
 
@@ -204,31 +160,13 @@ def _epoch_figures(program, state, device, members):
     return figures
 
 
-def _finish_epoch(template, values, member, result, figures, time_s, verbose, writer):
-    """The loop's end of an epoch for one member: finiteness check (`finite.check_epoch`, which
-    raises TrainingDiverged before anything is selected or saved), best epoch, checkpoint,
-    history, scalars."""
+def _finish_epoch(template, values, member, result, figures, time_s, verbose):
+    """One member's end of an epoch (`Fold.end_epoch`), with its values in the template."""
     total, correct, seen, _, lr = result
-    state = member.state
-    epoch = state["epochs_done"]
-    row = {"epoch": epoch, "loss": total / seen, "accuracy": correct / seen, **figures,
-           "time_s": time_s, "learning_rate": lr}  # the loop's history.csv columns
     template.write(values)
-    finite.check_epoch(template.trainer, row, len(member.split.val) > 0, epoch, member.ckpt_path,
-                       lr)
-    if epoch_eval.is_better(state, row, member.split):
-        state["best_score"], state["best_epoch"] = row["val_accuracy"], epoch
-        member.best_weights = template.weights()
-    state["epochs_done"] = epoch + 1
-    state["history"].append(row)
-    template.save_checkpoint(member)
-    artifacts.write_history_csv(member.fold_dir / "history.csv", state["history"])
-    write_scalars(writer, row)
-    _log(verbose, f"fold {member.split.fold} epoch {epoch + 1}/{member.config.epochs}: loss "
-                  f"{row['loss']:.4f} acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
-                  f"val_acc {row['val_accuracy']:.4f} lr {lr:.3g}"
-                  + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"
-                     if "test_accuracy" in row else "") + f" ({time_s:.1f} s)")
+    member.end_epoch({"loss": total / seen, "accuracy": correct / seen, **figures,
+                      "time_s": time_s, "learning_rate": lr}, template.trainer, template.weights,
+                     verbose)
 
 
 def train_epochs(program, state, device, members, template, verbose=1, deadline=None):
@@ -237,10 +175,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
     other members' epoch is saved)."""
     import jax
 
-    from fer_keras.training.divergence import raise_diverged
-
     num_layers = len(program.layers)
-    writers = [summary_writer(m.fold_dir / "logs") for m in members]
     while any(m.training for m in members):
         start = time.perf_counter()
         state, results = _epoch_round(program, state, device, members, num_layers)
@@ -257,7 +192,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
                 continue
             try:
                 _finish_epoch(template, member_values(host, k), m, results[k], figures[k],
-                              elapsed, verbose, writers[k])
+                              elapsed, verbose)
             except finite.TrainingDiverged as err:
                 m.stopped = True
                 non_finite.append(err)
@@ -265,7 +200,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
             raise non_finite[0]
         if diverged:
             m, (_, _, _, step, lr) = diverged[0]
-            raise_diverged(float("nan"), m.state["epochs_done"], m.ckpt_path, lr, step)
+            finite.raise_diverged(float("nan"), m.state["epochs_done"], m.ckpt_path, lr, step)
         if _past(deadline) and any(m.training for m in members):
             _log(verbose, f"time limit of {members[0].config.time_limit:g} s reached; writing "
                           "the artifacts of each fold's best epoch so far (run the same command "
@@ -275,13 +210,8 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
 
 
 def _write_member(template, host_state, k, member, verbose):
-    from fer_keras.training import fold_report
-
     template.write(member_values(host_state, k))
-    if member.best_weights is not None:
-        template.model.set_weights(member.best_weights)
-    return fold_report.write_artifacts(template.model, member.config, member.ds, member.split,
-                                       member.fold_dir, member.state, verbose)
+    return member.finish(template.model, verbose)
 
 
 def _program(template, config, ds, layers, has_boxes, num_models, mixed, mesh=None):

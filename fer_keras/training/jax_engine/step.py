@@ -4,9 +4,9 @@
 A model's state is three lists of arrays, `(trainable, non_trainable, optimizer)`, in the order
 of `trainer.trainable_variables`, `trainer.non_trainable_variables` and the update optimizer's
 `variables`; K models stack each array on a leading axis. One step is what `train_on_batch`
-does: `trainer.stateless_call` on the augmented batch, sparse cross-entropy (on logits where the
-trainer is `model_setup.logits_model`'s), weighted by the class weights and divided by the batch size
-as Keras does, its gradient, and the optimizer's `stateless_apply`. A step whose `active` flag
+does: `trainer.stateless_call` on the augmented batch, the trainer's compiled loss (sparse
+cross-entropy, on logits where the trainer is `model_setup.logits_model`'s; `compile_trainer`)
+weighted by the class weights, its gradient, and the optimizer's `stateless_apply`. A step whose `active` flag
 is False leaves the state unchanged: folds with fewer steps than the longest are padded so.
 
 With a `mesh` (`--distribute data_parallel` over several local devices) the state and the
@@ -21,7 +21,6 @@ import jax.numpy as jnp
 
 from fer_keras.training.jax_engine.data import batch_inputs
 
-_EPSILON = 1e-7  # Keras's probability clipping for cross-entropy on softmax outputs
 
 
 def _tree_where(flag, new, old):
@@ -78,13 +77,9 @@ class Program:
         out, non_trainable, losses = self.trainer.stateless_call(
             trainable, non_trainable, x, training=True, return_losses=True)
         out = out.astype(jnp.float32)
-        if self.from_logits:
-            log_probs = jax.nn.log_softmax(out, axis=-1)
-        else:
-            probs = out / jnp.sum(out, axis=-1, keepdims=True)
-            log_probs = jnp.log(jnp.clip(probs, _EPSILON, 1.0 - _EPSILON))
-        per_example = -jnp.take_along_axis(log_probs, y[:, None], axis=-1)[:, 0]
-        loss = jnp.sum(per_example * sample_weight) / y.shape[0]
+        # The loss object every engine compiles (`model_setup.compile_trainer`): Keras's sparse
+        # cross-entropy, weighted and divided by the batch size as `train_on_batch` does.
+        loss = self.trainer.loss(y, out, sample_weight=sample_weight)
         if losses:
             loss = loss + sum(jnp.sum(v.astype(jnp.float32)) for v in losses)
         correct = jnp.sum(jnp.argmax(out, axis=-1) == y)
