@@ -20,6 +20,7 @@ from fer_keras.deployment.tflite_convert import TFLITE_FILES, TFLITE_MODES
 
 FORMATS = ("saved_model",) + TFLITE_MODES
 ALL_FORMATS = FORMATS + ("onnx",)  # onnx on request: needs fer_keras[onnx]
+DEPLOY_DIR = ".deploy_saved_model"  # the deploy form's SavedModel, while converting
 
 
 def load_split_images(dataset=None, data_dir=None, info=None, channels=3, split="val",
@@ -50,9 +51,13 @@ def load_split_images(dataset=None, data_dir=None, info=None, channels=3, split=
 
 
 def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
-           calibration_size=200, val_limit=None, float_tolerance=1e-3, min_agreement=0.9,
-           latency_repeats=50, log=print):
+           calibration_size=1000, val_limit=None, float_tolerance=1e-3, min_agreement=0.9,
+           latency_repeats=50, log=print, deploy=True):
     """Exports a Keras artifact to every format in `formats`, checks each, returns the report.
+
+    With `deploy` (the default) the TFLite models are converted from the model's deploy form
+    (`fer_keras.deployment.deploy_form`: BN folded, SELU in two builtins, static shapes), and
+    still checked against the Keras model itself; `deploy=False` converts the Keras graph.
 
     The report (also written to `export_report.json`) has per format: file, size_bytes,
     agreement / max_abs_diff / accuracy on the validation split, latency_ms (batch 1, one
@@ -66,7 +71,7 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
 
         require_onnx()  # before the data is loaded and timed
     with staging(output) as stage:  # written whole into `output`, or not at all
-        job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log)
+        job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log, deploy)
         write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
         for fmt in formats:
             t0 = time.time()
@@ -99,7 +104,8 @@ def _keras_artifact(model_path):
 class _Job:
     """One export: the loaded model, its validation images and the report being filled."""
 
-    def __init__(self, artifact, output, dataset, data_dir, val_limit, repeats, log):
+    def __init__(self, artifact, output, dataset, data_dir, val_limit, repeats, log,
+                 deploy=True):
         from fer_keras.inference.loading import artifact_info, load_model
         from fer_keras.inference.tflite import interpreter_class
 
@@ -126,10 +132,11 @@ class _Job:
         log(f"validation: {val_desc}")
         self.reference = predict_batched(self.loaded.predict, self.x_val)
         self.saved_dir, self.representative = self.output / "saved_model", None
+        self.deploy, self._tflite_source = deploy, {}
         self.report = {"model": str(artifact), "dataset": self.dataset, "validation": val_desc,
                        "class_names": list(self.loaded.class_names),
                        "input_shape": list(self.loaded.input_shape),
-                       "interpreter": interpreter_class()[1],
+                       "interpreter": interpreter_class()[1], "deploy_form": deploy,
                        "formats": {"keras": self._keras_entry()}}
 
     def _keras_entry(self):
@@ -167,8 +174,24 @@ class _Job:
             self.report["calibration"] = cal_desc
             self.log(f"calibration: {cal_desc}")
         path = self.output / TFLITE_FILES[fmt]
-        path.write_bytes(convert_tflite(self.saved_dir, fmt, self.representative))
+        path.write_bytes(convert_tflite(self._tflite_saved_model(fmt), fmt, self.representative))
         return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
+
+    def _tflite_saved_model(self, fmt):
+        """The SavedModel the TFLite models are converted from: the deploy form's (written
+        once per flavour, in a hidden folder removed by `finish`; int8 takes the integer
+        flavour), or the exported one."""
+        if not self.deploy:
+            return self.saved_dir
+        integer = fmt == "int8"
+        if integer not in self._tflite_source:
+            from fer_keras.deployment.deploy_form import deploy_form
+            from fer_keras.deployment.saved_model import write_saved_model
+
+            self._tflite_source[integer] = write_saved_model(
+                deploy_form(self.model, integer=integer),
+                self.output / DEPLOY_DIR / ("integer" if integer else "float"))
+        return self._tflite_source[integer]
 
     def onnx_entry(self):
         from fer_keras.inference.onnx_model import ONNX_FILE, ONNXRunner, export_onnx
@@ -181,6 +204,7 @@ class _Job:
         from fer_keras.inference.faces import crop_scale_for
         from fer_keras.inference.loading import INFO_FILE
 
+        shutil.rmtree(self.output / DEPLOY_DIR, ignore_errors=True)
         report = self.report
         report["passed"] = all(e["passed"] for e in report["formats"].values())
         model_info = {"class_names": list(self.loaded.class_names), "dataset": self.dataset,
