@@ -22,6 +22,8 @@ _LAZY = {
     "i_mobilenetv2": "fer_keras.models.builders.i_mobilenetv2:i_mobilenetv2",
     "light_ntwrn": "fer_keras.models.builders.light_ntwrn:light_ntwrn",
     "create_model": "fer_keras.models.registry",
+    "class_names": "fer_keras.pretrained",
+    "list_published": "fer_keras.pretrained",
     "list_models": "fer_keras.models.registry",
     "model_summary": "fer_keras.models.complexity",
     "count_macs": "fer_keras.models.complexity",

@@ -113,3 +113,17 @@ def test_packaged_model_is_complete_and_close_to_the_published_one(only_package)
     full = fer_keras.i_mobilenetv2(weights=reference / "model.keras")
     assert np.abs(np.asarray(full(faces)) - probs).max() < 0.01
     assert CLASS_NAMES == info["class_names"]
+
+
+def test_class_names_travel_with_every_published_model(only_package, monkeypatch):
+    """`weights=` models carry their outputs' order; `fer_keras.class_names` names it."""
+    model = fer_keras.i_mobilenetv2(weights="fer2013")
+    assert model.class_names == fer_keras.class_names("i_mobilenetv2_fer2013") == (
+        "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    assert not hasattr(fer_keras.i_mobilenetv2(input_shape=(48, 48, 3)), "class_names")
+    monkeypatch.undo()  # the checkout's saved_models/: CK+'s order differs from FER2013's
+    if "i_mobilenetv2_ckplus" not in pretrained.list_published():
+        pytest.skip("no checkout saved_models/ here")
+    assert fer_keras.class_names("i_mobilenetv2_ckplus")[:2] == ("anger", "contempt")
+    with pytest.raises(ValueError, match="no published model 'nope'"):
+        fer_keras.class_names("nope")

@@ -3,6 +3,7 @@
     fer_keras.i_mobilenetv2(weights="fer2013")            # the published I-MobileNetV2 for FER2013
     fer_keras.light_ntwrn(weights="light_ntwrn_ckplus")   # a published model's full name
     fer_keras.create_model("i_mobilenetv2", weights="runs/x/fold_0/model.keras")   # a file
+    model.class_names, fer_keras.class_names("i_mobilenetv2_ckplus")   # the outputs' order
 
 ``weights`` follows ``keras.applications``: ``None`` (random initialisation), a published model's
 dataset (looked up as ``<model name>_<dataset>``) or full name, or a path to a ``.keras`` or
@@ -186,4 +187,20 @@ def load_weights(model, weights, models_dir=None):
                          f"{len(partial)} layer group(s) found no weights, e.g. {partial[0]}")
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if info.get("class_names"):
+        model.class_names = tuple(info["class_names"])  # the order of the model's outputs
     return model
+
+
+def class_names(name, models_dir=None):
+    """The class names of a published model, in the order of its outputs.
+
+    Example: ``fer_keras.class_names("i_mobilenetv2_ckplus")`` -> ``('anger', 'contempt', ...)``
+    (CK+'s order differs from FER2013's). A model built with ``weights=`` carries the same tuple
+    as ``model.class_names``.
+    """
+    info = file_info(model_file(find_published(name, models_dir)))
+    if not info.get("class_names"):
+        raise ValueError(f"published model {name!r} records no class names "
+                         f"({INFO_FILE} or metrics.json)")
+    return tuple(info["class_names"])
