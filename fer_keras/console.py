@@ -6,8 +6,13 @@ before absl::InitializeLog()" notice, ``I0000`` lines about oneDNN, CUDA drivers
 instructions, and on a machine without a GPU
 ``E0000 ... failed call to cuInit: INTERNAL: CUDA error ... UNKNOWN ERROR (303)``. None of them
 is a problem. :func:`quiet_native_logs` routes descriptor 2 through a filter for the rest of the
-process that drops exactly those lines (``NOISE``) and passes everything else, including the
-tools' own messages, Python warnings, tracebacks and other native errors, in order.
+process that drops exactly those lines (``NOISE``; also LiteRT's "Created TensorFlow Lite XNNPACK
+delegate" and the converter's "fully_quantize: ..." line) and passes everything else, including
+the tools' own messages, Python warnings, tracebacks and other native errors, in order.
+
+The Python API does the same: ``import fer_keras`` installs the filter the moment Keras is first
+imported (`fer_keras.registration`), so ``fer_keras.light_ntwrn()`` in a script prints nothing
+of TensorFlow's start-up. ``FER_KERAS_NATIVE_LOGS=1`` (or a tool's ``--verbose``) keeps them.
 """
 
 import atexit
@@ -20,7 +25,10 @@ NOISE = re.compile(
     rb"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
     rb"|E\d{4} [\d:.]+ +\d+ \S+:\d+\] .*(?:cuInit|CUDA|cuda)"
-    rb"|To enable the following instructions: .* rebuild TensorFlow)")
+    rb"|To enable the following instructions: .* rebuild TensorFlow"
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU"
+    rb"|fully_quantize: \d+, inference_type: \d+)")
+SHOW_ENV = "FER_KERAS_NATIVE_LOGS"  # "1": never filter
 _ACTIVE = []
 
 
@@ -38,6 +46,10 @@ def quiet_native_logs(verbose=False):
     is filtered where Python's stderr is not the process's own (pytest's capture, a notebook
     kernel): there the descriptor belongs to the host.
     """
+    if verbose:
+        os.environ[SHOW_ENV] = "1"  # the Keras-import hook (`registration`) leaves them too
+    if os.environ.get(SHOW_ENV) == "1":
+        verbose = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
     if verbose or _ACTIVE or sys.stderr is not sys.__stderr__:
         return

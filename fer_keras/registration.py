@@ -5,8 +5,9 @@ A `.keras` file names each custom layer by its registered name ("fer_keras>Squee
 `keras.saving.load_model(path, safe_mode=True)` finds it only once the class is registered, which
 happens when `fer_keras.layers` is imported. So `import fer_keras` registers them: at once when
 Keras is already imported, else right after Keras's own import completes (a finder on
-`sys.meta_path` that runs once, for the module `keras` only, then removes itself). Either import
-order then loads every fer_keras model:
+`sys.meta_path` that runs once, for the module `keras` only, then removes itself; it also hides
+TensorFlow's native start-up lines, `fer_keras.console`). Either import order then loads every
+fer_keras model:
 
     import fer_keras, keras
     model = keras.saving.load_model("saved_models/i_mobilenetv2_fer2013/model.keras",
@@ -51,6 +52,9 @@ class _AfterKerasImport(importlib.abc.MetaPathFinder):
         run = spec.loader.exec_module
 
         def run_then_register(module):
+            from fer_keras.console import quiet_native_logs
+
+            quiet_native_logs()  # TensorFlow's start-up lines (fer_keras.console)
             run(module)
             _register()
 

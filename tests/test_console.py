@@ -57,3 +57,37 @@ def test_train_help_lists_models_and_policies_without_importing_keras():
     imported = [line.rsplit(b"|", 1)[-1].strip() for line in done.stderr.splitlines()]
     assert b"fer_keras.data.policies" in imported and b"keras" not in imported
     assert b"tensorflow" not in imported
+
+
+QUIET_API = """
+import tempfile
+import numpy as np
+import fer_keras
+from fer_keras.deployment.saved_model import write_saved_model
+from fer_keras.deployment.tflite_convert import convert_tflite
+from fer_keras.inference.tflite import make_interpreter
+
+model = fer_keras.i_mobilenetv2(input_shape=(32, 32, 3), alpha=0.35, scale_top_stage=True)
+x = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("float32")
+model(x)
+folder = write_saved_model(model, tempfile.mkdtemp() + "/sm")
+interpreter = make_interpreter(model_content=convert_tflite(folder, "int8", representative=x))
+interpreter.allocate_tensors()
+interpreter.invoke()
+print("done")
+"""
+
+
+def test_the_python_api_and_a_tflite_conversion_print_no_native_start_up_lines():
+    """`import fer_keras`, a model, a SavedModel, an int8 conversion and LiteRT's interpreter:
+    nothing on stderr (issue 30); FER_KERAS_NATIVE_LOGS=1 shows TensorFlow's lines again."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",
+                                                             "FER_KERAS_NATIVE_LOGS")}
+    done = subprocess.run([sys.executable, "-c", QUIET_API], capture_output=True, cwd=ROOT,
+                          env={**env, "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == b"done", done.stderr[-2000:]
+    assert done.stderr == b"", done.stderr[-2000:]
+    shown = subprocess.run([sys.executable, "-c", "import fer_keras; fer_keras.light_ntwrn()"],
+                           capture_output=True, cwd=ROOT, timeout=600,
+                           env={**env, "PYTHONPATH": str(ROOT), "FER_KERAS_NATIVE_LOGS": "1"})
+    assert shown.returncode == 0 and b"I0000" in shown.stderr
