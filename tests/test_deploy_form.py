@@ -167,3 +167,24 @@ def test_light_ntwrn_deploy_form_folds_through_the_shuffle():
     after = op_counts(_ops(_tflite(deploy)))
     assert not SHAPE_OPS & set(after)
     assert after.get("FULLY_CONNECTED", 0) == 1  # SCAM's MLPs as 1x1 convolutions
+
+
+def test_benchmark_section_names_the_ops_when_a_target_is_missed():
+    from fer_keras.benchmark.deploy_speed import format_deploy_markdown, targets
+
+    def row(model, form, mode, ms, ops, float_ops=None):
+        return {"model": model, "weights": "w", "form": form, "mode": mode, "latency_ms": ms,
+                "size_bytes": 1000, "num_ops": sum(ops.values()), "ops": ops,
+                "float_ops": float_ops, "note": ""}
+
+    rows = [row("i_mobilenetv2", "deploy", "float32", 1.4, {"CONV_2D": 44, "ELU": 45}),
+            row("i_mobilenetv2", "deploy", "int8", 2.0, {"CONV_2D": 44, "EXP": 45}, []),
+            row("keras_mobilenetv2", "keras", "float32", 1.0, {"CONV_2D": 35})]
+    found = targets(rows)
+    assert [t["met"] for t in found] == [False, False, True]
+    assert found[0]["ops_beyond_baseline"] == {"CONV_2D": 9, "ELU": 45}
+    text = format_deploy_markdown({"rounds": 3, "invokes_per_round": 5, "tiny": False,
+                                   "load_average_before": (1, 1, 1),
+                                   "load_average_after": (2, 2, 2), "rows": rows,
+                                   "targets": found})
+    assert "ELU x45" in text and "float ops: none" in text and "| no |" in text

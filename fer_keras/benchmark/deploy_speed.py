@@ -5,7 +5,8 @@ In one run, on one thread, batch 1, TFLite float32 converted as `export` convert
 
 - I-MobileNetV2 as its Keras graph ("keras form") and as its deploy form
   (`fer_keras.deployment.deploy_form`), and the full-integer int8 model `export` ships (the
-  deploy form's integer flavour, int8 input and output);
+  deploy form's integer flavour, int8 input and output), and for comparison the int8 model of
+  the float flavour, whose ELU and NEG the quantizer leaves in float;
 - ``keras.applications.MobileNetV2`` (alpha 1.0, ``weights=None``, the same 48x48x3 input and
   7 classes), converted the same way, float32 and int8: the paper's Table 4 comparison;
 - Light-NTWRN, keras form and deploy form.
@@ -52,7 +53,7 @@ def _published_or_random(name, tiny, log):
             metrics = folder / "metrics.json"
             info = json.loads(metrics.read_text()) if metrics.is_file() else {}
             log(f"deploy: {name} from {folder}")
-            return load_keras_file(folder / "model.keras", compile=False), str(folder), info
+            return load_keras_file(folder / "model.keras", compile=False), folder.name, info
     from fer_keras.models import get_entry
 
     kwargs = TINY_KWARGS.get(get_entry(name).family, {}) if tiny else {}
@@ -107,6 +108,9 @@ def build_flatbuffers(tiny=False, log=None):
     rows.append(("i_mobilenetv2", imn_from, "deploy", "int8",
                  _flatbuffer(deploy_form(imn, integer=True), "int8", calibration),
                  f"integer flavour, calibrated on {cal_desc}"))
+    rows.append(("i_mobilenetv2", imn_from, "deploy", "int8 (ELU, NEG float)",
+                 _flatbuffer(imn_deploy, "int8", calibration),
+                 "float flavour: the quantizer leaves ELU and NEG in float"))
     log("deploy: converting keras.applications.MobileNetV2 1.0 (float32, int8)")
     base = _baseline(tiny)
     rows.append((BASELINE, "weights=None", "keras", "float32", _flatbuffer(base), ""))
@@ -158,7 +162,7 @@ def run_deploy_section(tiny=False, rounds=None, invokes=None, log=None):
                      "num_ops": len(ops), "ops": op_counts(ops),
                      "float_ops": sorted({o["op"] for o in ops if o["float_inputs"]
                                           and o["op"] not in ("QUANTIZE", "DEQUANTIZE")})
-                     if mode == "int8" else None, "note": note})
+                     if mode.startswith("int8") else None, "note": note})
     result = {"tiny": tiny, "rounds": rounds, "invokes_per_round": invokes, "threads": 1,
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "seconds": round(time.time() - start, 1), "rows": rows}
