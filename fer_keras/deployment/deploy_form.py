@@ -109,7 +109,6 @@ def folded_conv(conv, bn=None, in_scale=1.0, permutation=None, name=None):
 
 
 def _out_channels(conv):
-
     if isinstance(conv, keras.layers.DepthwiseConv2D):
         return conv.kernel.shape[2] * conv.kernel.shape[3]
     return conv.kernel.shape[-1]
@@ -119,7 +118,6 @@ class _Rewriter:
     """Walks the model's graph from its input and emits each layer's deploy form."""
 
     def __init__(self, model, batch_size, integer=False):
-
         if not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth"):
             raise ValueError(f"deploy_form needs a functional Keras model, got {type(model)}")
         if len(model.inputs) != 1:
@@ -137,7 +135,6 @@ class _Rewriter:
 
     # === BN folding plan ===
     def _plan_bn_folding(self):
-
         from fer_keras.layers.channel_shuffle import ChannelShuffle
 
         for layer in self.model.layers:
@@ -160,12 +157,10 @@ class _Rewriter:
 
     @staticmethod
     def _is_conv(layer):
-
         return isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))
 
     # === the walk ===
     def build(self):
-
         model = self.model
         source = model.inputs[0]
         inputs = keras.Input(shape=source.shape[1:], batch_size=self.batch_size,
@@ -250,7 +245,6 @@ class _Rewriter:
     # === layer rewrites ===
     @staticmethod
     def _dense(layer, in_scale):
-
         config = {**layer.get_config()}
         config.pop("dtype", None)
         new = keras.layers.Dense.from_config(config)
@@ -269,7 +263,6 @@ class _Rewriter:
         return _Value(Offset(offset / scale, name=layer.name)(x.tensor), scale)
 
     def _activation(self, name, x, layer_name):
-
         if name == "linear":
             return x
         if name == "relu":  # relu(s x) = s relu(x), s > 0
@@ -381,7 +374,6 @@ def _selu_unscaled(t, name, integer=False):
 
 def _pointwise(dense, in_scale, activation, name, bias_times=1):
     """A Dense layer (C -> U) as a 1x1 Conv2D with the input scale folded in."""
-
     kernel, bias = dense.get_weights()
     conv = keras.layers.Conv2D(kernel.shape[1], 1, activation=activation, name=name)
     conv.build((None, 1, 1, kernel.shape[0]))
