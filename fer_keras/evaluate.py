@@ -67,6 +67,14 @@ def _resolve_single(path, artifact, fold):
     return path
 
 
+def _run_heading(model, results):
+    """Which split of which protocol a run folder's folds were scored on."""
+    splits = sorted({r["split"] for r in results})
+    protocols = sorted({str(r["protocol"]) for r in results})
+    return (f"{model}: {len(results)} folds on {results[0]['dataset']} ({', '.join(protocols)}), "
+            f"each scored on its {' / '.join(splits)} split")
+
+
 def _print_result(result, plot):
     print(f"{result['model_path']} on {result['dataset']} ({result['protocol']} fold "
           f"{result['fold']}, {result['split']}, {result['num_examples']} examples)")
@@ -96,6 +104,8 @@ def main(argv=None):
             raise DataError("data folder not found", path=args.data_dir)
         if find_fold_models(model, args.artifact) and args.fold is None:
             results, summary = evaluate_run(model, args.artifact, plot_path=args.plot, **kwargs)
+            if not args.json:
+                print(_run_heading(model, results))
             print(json.dumps({"folds": results, "summary": summary}, indent=2) if args.json
                   else summary_table(results))
             if args.plot and not args.json:

@@ -42,12 +42,14 @@ NOTHING_PREDICTED = 3  # exit status: every input read, no face found in any
 def load_predictor(model, models_dir=None, format=None, crop_scale=None, min_face=None,
                    detector="haar", trust_saved_model=False, class_names=None,
                    min_confidence=None, temperature=None):
-    """A Predictor from a path, else from a published model name (`loading.locate_model`)."""
+    """A Predictor from a path, else from a published model name (`loading.locate_model`);
+    `detector` is a name (`make_detector`) or a detector."""
     from fer_keras.inference import Predictor
     from fer_keras.inference.detectors import make_detector
     from fer_keras.inference.loading import locate_model
 
-    detector = make_detector(detector, min_size=min_face)
+    if isinstance(detector, str):
+        detector = make_detector(detector, min_size=min_face)
     return Predictor.load(locate_model(model, models_dir), format=format, detector=detector,
                           crop_scale=crop_scale, trust_saved_model=trust_saved_model,
                           class_names=class_names, min_confidence=min_confidence,
@@ -103,9 +105,16 @@ def main(argv=None, out=None, err=None):
         err.write(f"error: {problem}\n")
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from fer_keras.inference.detectors import make_detector
+
+    try:
+        detector = make_detector(args.detector, min_size=args.min_face)
+    except (ValueError, ImportError) as e:
+        err.write(f"error: cannot set up the {args.detector} face detector: {e}\n")
+        return 2
     try:
         predictor = load_predictor(args.model, args.models_dir, args.format, args.crop_scale,
-                                   args.min_face, args.detector, args.trust_saved_model,
+                                   args.min_face, detector, args.trust_saved_model,
                                    args.class_names, args.min_confidence, args.temperature)
     except (ValueError, ImportError, OSError) as e:
         err.write(f"error: cannot load the model: {e}\n")

@@ -86,3 +86,15 @@ def test_converted_files_listed(tmp_path, isolated_cache):
     out = run("--dataset", "fer2013", "--data-dir", root, "--json", cache=isolated_cache)
     s = json.loads(out.stdout)
     assert s["converted_files"] == [["train/sad/Training_700.png", "size 60x60->48x48"]]
+
+
+def test_dataset_options_reach_the_loader_as_with_train(isolated_cache):
+    out = run("--dataset", "synthetic", "--dataset-options", '{"num_examples": 140}', "--json",
+              cache=isolated_cache)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["num_examples"] == 140
+    out = run("--dataset", "synthetic", "--dataset-options", '{"num_exampels": 140}',
+              cache=isolated_cache)
+    assert out.returncode == 2 and "num_exampels" in out.stderr
+    out = run("--dataset", "synthetic", "--dataset-options", "[1]", cache=isolated_cache)
+    assert out.returncode == 2 and "must be a JSON object" in out.stderr

@@ -49,3 +49,21 @@ def test_run_curves_name_the_splits_they_plot(tmp_path):
         r.update(val_loss=1.0, val_accuracy=0.55)
         del r["test_loss"], r["test_accuracy"]
     assert plot_history(rows, tmp_path / "c.png", "m") == ["training", "validation"]
+
+
+def test_run_curves_mark_the_selected_epoch_and_the_matrix_names_its_colours(tmp_path,
+                                                                               monkeypatch):
+    from fer_keras.training import metrics
+
+    figures = []
+    monkeypatch.setattr(metrics, "save_figure", lambda fig, path: figures.append(fig))
+    rows = [dict(epoch=e, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5 + e / 10,
+                 learning_rate=0.01) for e in range(4)]
+    metrics.plot_history(rows, tmp_path / "c.png", "m", selected_epoch=3)
+    accuracy = figures[-1].axes[1]
+    marks = [line for line in accuracy.get_lines() if line.get_linestyle() == "--"]
+    assert [list(m.get_xdata()) for m in marks] == [[3, 3]]
+    assert "selected epoch 3" in [t.get_text() for t in accuracy.get_legend().get_texts()]
+    metrics.plot_confusion_matrix([[3, 1], [0, 4]], ["a", "b"], tmp_path / "m.png")
+    colour_bar = figures[-1].axes[-1]
+    assert colour_bar.get_ylabel().startswith("share of the true class")

@@ -105,6 +105,7 @@ def test_an_evaluate_plot_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
                             out / "cm.png", full=False)
     assert code == 0, err[-2000:]
     assert "the 2 folds summed" in stdout
+    assert "2 folds on synthetic" in stdout and "scored on its test split" in stdout  # which
     assert only_final_files(out) == ["cm.png"]
     assert cv2.imread(str(out / "cm.png")) is not None
 

@@ -116,3 +116,13 @@ def test_face_crops_need_detector_none_and_nothing_predicted_is_exit_3(setup, tm
     predictor = Predictor.load(setup / "run" / "fold_0")
     direct = predictor.predict_faces([crop])[0]["probabilities"]
     assert rows[0]["probabilities"] == pytest.approx(direct, abs=1e-6)  # no margin, same input
+
+
+def test_a_missing_detector_package_is_named_as_the_detector_not_the_model(setup, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "mtcnn", None)  # `import mtcnn` fails
+    code, rows, err = run([str(setup / "photos"), "--model", str(setup / "run"),
+                           "--detector", "mtcnn"])
+    assert code == 2 and rows == []
+    assert err.startswith("error: cannot set up the mtcnn face detector: the mtcnn detector "
+                          "needs the mtcnn package"), err
+    assert "cannot load the model" not in err

@@ -48,6 +48,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m fer_keras.data", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, choices=list_datasets())
     p.add_argument("--data-dir", default=None, help="the folder as downloaded")
+    p.add_argument("--dataset-options", type=json.loads, default={}, metavar="JSON",
+                   help="loader options as a JSON object (as train's), e.g. "
+                        "'{\"num_examples\": 350}' or AffectNet's '{\"classes\": 8}'")
     p.add_argument("--protocol", default=None, help="default: the dataset's leakage-free one")
     p.add_argument("--protocol-options", type=json.loads, default={}, metavar="JSON",
                    help="protocol options as a JSON object, e.g. "
@@ -61,8 +64,11 @@ def main(argv=None):
                    help="also write the loaded dataset to one compressed file that any loader "
                         "accepts as --data-dir (for machines without the raw folders)")
     args = p.parse_args(argv)
+    if not isinstance(args.dataset_options, dict):
+        p.error(f"--dataset-options must be a JSON object, got {args.dataset_options!r}")
     takes = inspect.signature(dataset_loader(args.dataset)).parameters  # the loader's options
     options = {"skip_bad": args.skip_bad} if "skip_bad" in takes else {}
+    options.update(args.dataset_options)
     if "progress" in takes:
         options["progress"] = sys.stderr.isatty()
     try:

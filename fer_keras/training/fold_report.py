@@ -119,7 +119,8 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
         _log(verbose, message)
     plot_confusion_matrix(measured["confusion_matrix"], ds.class_names,
                           fold_dir / "confusion_matrix.png", title)
-    plot_history(state["history"], fold_dir / "curves.png", f"{where})")
+    plot_history(state["history"], fold_dir / "curves.png", f"{where})",
+                 selected_epoch=state["best_epoch"] + 1)
     if val_probs is not None:  # temperature scaling on the selection split (calibration.py)
         metrics["calibration"] = calibrate(ds.labels[split.val], val_probs)
         if name == "test":  # out of sample: the validation split's T on the test split

@@ -112,6 +112,7 @@ def plot_confusion_matrix(matrix, class_names, path, title=""):
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0)
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(class_names), 0.8 + 0.8 * len(class_names)))
     sns.heatmap(share, annot=matrix, fmt="d", cmap="Blues", vmin=0, vmax=1, cbar=True,
+                cbar_kws={"label": "share of the true class (row); numbers: images"},
                 xticklabels=class_names, yticklabels=class_names, ax=ax)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -123,10 +124,11 @@ def plot_confusion_matrix(matrix, class_names, path, title=""):
 HISTORY_SPLITS = (("", "training"), ("val_", "validation"), ("test_", "test (reporting only)"))
 
 
-def plot_history(rows, path, title=""):
+def plot_history(rows, path, title="", selected_epoch=None):
     """Loss and accuracy per epoch of every split the history holds (training, validation when
     there is one, test with --test-each-epoch) and the learning rate; the title names them.
-    Returns the names of the splits plotted."""
+    `selected_epoch` (1-based: the run's model, metrics.json's best_epoch) is marked by a dashed
+    line on each panel. Returns the names of the splits plotted."""
     plt = agg_pyplot()
     epochs = [r["epoch"] + 1 for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -146,6 +148,11 @@ def plot_history(rows, path, title=""):
     axes[2].plot(epochs, [r["learning_rate"] for r in rows])
     axes[2].set_xlabel("epoch")
     axes[2].set_ylabel("learning rate")
+    if selected_epoch is not None and selected_epoch >= 1:
+        for ax in axes:
+            ax.axvline(selected_epoch, color="grey", linestyle="--", linewidth=1,
+                       label=f"selected epoch {selected_epoch}" if ax is axes[1] else None)
+        axes[1].legend()
     fig.suptitle(f"{title}: {', '.join(plotted)} per epoch" if title else
                  f"{', '.join(plotted)} per epoch")
     fig.tight_layout()
