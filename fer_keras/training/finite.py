@@ -1,11 +1,12 @@
 """Only finite state is saved: the divergence check before an epoch is checkpointed or selected.
 
-A step's non-finite loss stops the run at once (`raise_diverged`, every engine). That is not enough: an epoch
-can end with a finite but huge training loss (1e19 at learning rate 2), NaN validation loss and
-weights near 1e31. Before an epoch may be selected as the best or written to the checkpoint,
-`check_epoch` checks its metrics row (training and validation loss and accuracy, test figures
-when recorded), every model variable and every optimizer variable; anything non-finite raises
-`TrainingDiverged` and the checkpoint of the previous epoch stays as it is.
+A step's non-finite loss stops the run at once (`raise_diverged`, every engine). That is not
+enough: an epoch can end with a finite but huge training loss (1e19 at learning rate 2), NaN
+validation loss and weights near 1e31. Before an epoch may be selected as the best or written
+to the checkpoint, `check_epoch` checks its metrics row (training and validation loss and
+accuracy, test figures when recorded), every model variable and every optimizer variable;
+anything non-finite raises `TrainingDiverged` and the checkpoint of the previous epoch stays as
+it is.
 
 A diverged fold leaves `diverged.json` (epoch, learning rate, reason) beside its checkpoint: it
 allows the same command with another `--learning-rate` to continue from the last good epoch

@@ -98,16 +98,13 @@ def _train_locked(config, run_dir, verbose, claim):
         raise ValueError(f"fold {bad[0]} does not exist: protocol '{protocol}' on {ds.name} "
                          f"has folds 0..{len(splits) - 1}")
     claim(folds)  # one writer per fold (run_lock)
-    deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
     if choose(config) == "device":
-        from fer_keras.training.jax_engine import train_members
-
-        results = train_members(config, ds, splits, folds, run_dir, verbose, deadline,
-                                config.models_together)
+        from fer_keras.training.jax_engine import train_members as train_folds
     else:
         from fer_keras.training.keras_engine import train_folds
-
-        results = train_folds(config, ds, splits, folds, run_dir, verbose, deadline)
+    # The time limit counts from here: the engine is chosen and imported (a first fold starts).
+    deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
+    results = train_folds(config, ds, splits, folds, run_dir, verbose, deadline)
     summary = {}
     if len(results) > 1:
         summary = summarize_folds(results)

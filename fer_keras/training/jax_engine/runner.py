@@ -283,10 +283,11 @@ def models_together(together, num_members):
 
 
 def train_members(config, ds, splits, folds, run_dir, verbose=1, deadline=None, together=None):
-    """The device engine's `train` body: the selected folds, `models_together(together, ...)` at
-    a time among the folds that share a dataset, each into `run_dir/fold_K`; returns their
-    metrics in fold order (folds not started before the deadline are left out, as in the
-    loop)."""
+    """The device engine's `train` body: the selected folds, `models_together(together, ...)` at a
+    time (`together` defaults to `config.models_together`) among the folds that share a
+    dataset, each into `run_dir/fold_K`; returns their metrics in fold order (folds not
+    started before the deadline are left out, as in the loop)."""
+    together = config.models_together if together is None else together
     results, groups = {}, {}
     for fold in folds:
         opened = open_member(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose)

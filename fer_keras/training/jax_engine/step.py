@@ -6,8 +6,9 @@ of `trainer.trainable_variables`, `trainer.non_trainable_variables` and the upda
 `variables`; K models stack each array on a leading axis. One step is what `train_on_batch`
 does: `trainer.stateless_call` on the augmented batch, the trainer's compiled loss (sparse
 cross-entropy, on logits where the trainer is `model_setup.logits_model`'s; `compile_trainer`)
-weighted by the class weights, its gradient, and the optimizer's `stateless_apply`. A step whose `active` flag
-is False leaves the state unchanged: folds with fewer steps than the longest are padded so.
+weighted by the class weights, its gradient, and the optimizer's `stateless_apply`. A step whose
+`active` flag is False leaves the state unchanged: folds with fewer steps than the longest are
+padded so.
 
 With a `mesh` (`--distribute data_parallel` over several local devices) the state and the
 dataset are replicated on every device and each step's augmented batch is constrained to be
