@@ -180,7 +180,8 @@ class _Job:
     def _tflite_saved_model(self, fmt):
         """The SavedModel the TFLite models are converted from: the deploy form's (written
         once per flavour, in a hidden folder removed by `finish`; int8 takes the integer
-        flavour), or the exported one."""
+        flavour), or the exported one. The batch stays free (still no shape-computing op):
+        a Light-NTWRN converted at batch 1 cannot be resized to a batch by XNNPACK."""
         if not self.deploy:
             return self.saved_dir
         integer = fmt == "int8"
@@ -188,8 +189,8 @@ class _Job:
             from fer_keras.deployment.deploy_form import deploy_form
             from fer_keras.deployment.saved_model import write_saved_model
 
-            self._tflite_source[integer] = write_saved_model(
-                deploy_form(self.model, integer=integer),
+            self._tflite_source[integer] = write_saved_model(  # any batch: Predictor batches
+                deploy_form(self.model, batch_size=None, integer=integer),
                 self.output / DEPLOY_DIR / ("integer" if integer else "float"))
         return self._tflite_source[integer]
 
