@@ -158,3 +158,27 @@ def test_export_never_replaces_a_folder_of_the_users_files(exported, tmp_path):
     with pytest.raises(ValueError, match=r"holds files an export does not write \(notes.txt\)"):
         export(root / "run", mine, val_limit=20, latency_repeats=1, log=lambda *a: None)
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_second_export_adds_its_formats_and_the_temperature_travels(exported, tmp_path):
+    """Issue 30: exporting ONNX (here: float32 again) into a folder keeps the formats an earlier
+    export of the same model wrote; model_info.json carries the model's temperature."""
+    from fer_keras.export import export
+
+    root, _ = exported
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    metrics = json.loads((run / "fold_0" / "metrics.json").read_text())
+    metrics["calibration"] = {"temperature": 1.5}
+    (run / "fold_0" / "metrics.json").write_text(json.dumps(metrics))
+    out = tmp_path / "out"
+    export(run, out, formats=("saved_model", "dynamic_range"), val_limit=20,
+           min_agreement=0.0, latency_repeats=1, log=lambda *a: None)
+    report = export(run, out, formats=("float32",), val_limit=20, min_agreement=0.0,
+                    latency_repeats=1, log=lambda *a: None)
+    assert set(report["formats"]) == {"keras", "saved_model", "dynamic_range", "float32"}
+    info = json.loads((out / "model_info.json").read_text())
+    assert set(info["formats"]) == set(report["formats"])
+    assert (out / "model_dynamic_range.tflite").is_file() and (out / "saved_model").is_dir()
+    assert set(info["digests"]) >= {"model_dynamic_range.tflite", "model_float32.tflite"}
+    assert info["calibration"] == {"temperature": 1.5}

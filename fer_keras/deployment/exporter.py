@@ -72,6 +72,7 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
         require_onnx()  # before the data is loaded and timed
     with staging(output) as stage:  # written whole into `output`, or not at all
         job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log, deploy)
+        job.report["formats"].update(_keep_earlier_formats(output, stage, artifact, formats))
         write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
         for fmt in formats:
             t0 = time.time()
@@ -99,6 +100,34 @@ def _keras_artifact(model_path):
     hint = f"; {beside} is beside it" if beside.is_file() else ""
     raise ValueError(f"{model_path}: export starts from the Keras model (model.keras, a fold or a "
                      f"run folder); this is a {kind} model, which holds no Keras model{hint}")
+
+
+def _keep_earlier_formats(output, stage, artifact, formats):
+    """An export of other formats into a folder keeps the formats an earlier export of the same
+    model (same model.keras digest) wrote there: their files are copied into `stage` and their
+    report entries returned ({} when there is no such earlier export)."""
+    from fer_keras.inference.digests import digest
+
+    output = Path(output)
+    try:
+        earlier = json.loads((output / "export_report.json").read_text())
+        recorded = json.loads((output / "model_info.json").read_text())["digests"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if recorded.get("model.keras") != digest(artifact):
+        return {}
+    kept = {}
+    for name, entry in earlier.get("formats", {}).items():
+        file = entry.get("file", "").rstrip("/")
+        source = output / file
+        if name in formats or name == "keras" or not file or not source.exists():
+            continue
+        if source.is_dir():
+            shutil.copytree(source, stage / file)
+        else:
+            shutil.copy2(source, stage / file)
+        kept[name] = entry
+    return kept
 
 
 class _Job:
@@ -215,6 +244,8 @@ class _Job:
                       "formats": {k: v["file"] for k, v in report["formats"].items()},
                       "digests": digests(self.output, [v["file"].rstrip("/")
                                                        for v in report["formats"].values()])}
+        if self.loaded.info.get("calibration"):  # the temperature travels with the model
+            model_info["calibration"] = self.loaded.info["calibration"]
         (self.output / INFO_FILE).write_text(json.dumps(model_info, indent=2) + "\n")
         (self.output / "export_report.json").write_text(json.dumps(report, indent=2) + "\n")
         return report
