@@ -94,7 +94,8 @@ def make_tf_dataset(ds, indices, batch_size, training, channels=3, augment="flip
     The decoded images stay in memory as one tensor (the loaders cache them on disk); batches
     are gathered in the seeded order of `epoch_plan`, augmented by a parallel deterministic map
     and prefetched. `num_epochs` > 1 chains epochs epoch, epoch+1, ... (use `steps_per_epoch`
-    in `fit`). Same arguments, same batches as `iterate_batches`.
+    in `fit`; the engines' `keras_engine.EpochBatches` iterates one such dataset over a fold's
+    epochs). Same arguments, same batches as `iterate_batches`.
     """
     import keras
     import tensorflow as tf
@@ -107,18 +108,17 @@ def make_tf_dataset(ds, indices, batch_size, training, channels=3, augment="flip
                          else np.zeros((len(indices), 4))).astype(np.int32))
     has_boxes = ds.boxes is not None
 
-    def epoch_batches(e):
-        order, seeds = epoch_plan(len(indices), training, seed, e, len(layers))
-        # Tensors, not a Python generator: a `from_generator` iterator created before the first
-        # training step slowed every later `train_on_batch` 2.7x on the 2-core CPU (62 against
-        # 167 images/s, docs/performance.md, "The input pipeline's generator").
-        return tf.data.Dataset.from_tensor_slices(
-            (order.astype(np.int64), seeds[order].astype(np.int32))).batch(
-                batch_size, drop_remainder=drop_remainder)
-
-    out = epoch_batches(epoch)
-    for e in range(epoch + 1, epoch + num_epochs):
-        out = out.concatenate(epoch_batches(e))
+    plans = [epoch_plan(len(indices), training, seed, e, len(layers))
+             for e in range(epoch, epoch + num_epochs)]
+    # Tensors, not a Python generator: a `from_generator` iterator created before the first
+    # training step slowed every later `train_on_batch` 2.7x on the 2-core CPU (62 against
+    # 167 images/s, docs/performance.md, "The input pipeline's generator"). One row per epoch,
+    # batched within its epoch, so an epoch's last partial batch stays its own.
+    out = tf.data.Dataset.from_tensor_slices(
+        (np.stack([order for order, _ in plans]).astype(np.int64),
+         np.stack([seeds[order] for order, seeds in plans]).astype(np.int32))).flat_map(
+            lambda order, seeds: tf.data.Dataset.from_tensor_slices((order, seeds)).batch(
+                batch_size, drop_remainder=drop_remainder))
 
     if layers and keras.backend.backend() != "tensorflow":
         def run_layers(x, s, b):  # another Keras backend: run the layers eagerly on numpy
