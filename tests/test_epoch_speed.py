@@ -38,14 +38,14 @@ def test_fold_batches_are_each_epochs_own(monkeypatch, start):
 
 
 def test_fold_ratio_runs_on_a_tiny_fold():
-    from fer_keras.benchmark import training_speed
+    from fer_keras.benchmark import epoch_speed
 
-    fold = training_speed.fold_section(tiny=True, epochs=3)
+    fold = epoch_speed.fold_section(tiny=True, epochs=3)
     assert [r["epoch"] for r in fold["rounds"]] == [2, 3]
     for r in fold["rounds"]:
         assert r["train_images_per_s"] > 0 and r["raw_images_per_s"] > 0
         assert math.isclose(r["ratio"], r["train_images_per_s"] / r["raw_images_per_s"])
         assert r["parts"]["train steps"] > 0 and r["parts"]["checkpoint write"] > 0
         assert math.isclose(sum(r["parts"].values()), r["seconds"])
-    table = training_speed.format_fold_markdown(fold)
+    table = epoch_speed.format_fold_markdown(fold)
     assert "| train / raw |" in table and "| 3 |" in table
