@@ -1,4 +1,4 @@
-"""Each table's rows against the paper, drawn: one bar group per row with runs, one bar per column
+"""Each table's rows against the paper, drawn: one group per row with runs, one point per column
 of the report (the paper's figure; the papers' practice, peak test over epochs; the paper's split
 with the epoch selected on validation; the leakage-free protocol), mean ± sd over folds and seeds.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from fer_keras.reproduce import practice
 from fer_keras.reproduce.runs import TABLES, collect
 
-# The report's columns, in its order, with the bar colour of each.
+# The report's columns, in its order, with the colour of each.
 COLUMNS = (("paper", "tab:gray"),
            ("papers' practice: peak test (optimistic)", "tab:red"),
            ("paper's split, selected on validation", "tab:blue"),
@@ -47,8 +47,10 @@ def _mean_sd(fractions):
 
 
 def plot_against_paper(values, path, title):
-    """Writes the grouped bars of `row_values` to `path` (PNG): rows top to bottom in table
-    order, a horizontal bar per column with an sd whisker, its value printed beside it."""
+    """Writes the grouped points of `row_values` to `path` (PNG): rows top to bottom in table
+    order, a point per column with an sd whisker, its value printed beside it. Points, not bars:
+    the axis starts near the lowest value (where the differences are), and a bar cut there
+    would show its length out of proportion."""
     import numpy as np
 
     from fer_keras.plots.canvas import new_figure
@@ -67,10 +69,12 @@ def plot_against_paper(values, path, title):
                 continue
             mean, sd = cell
             at = y[j] + 0.4 - height * (i + 0.5)
-            ax.barh(at, mean, height, xerr=sd or None, color=colour, capsize=2, label=legend)
+            ax.errorbar(mean, at, xerr=sd or None, fmt="o", markersize=6, color=colour,
+                        capsize=3, label=legend)
             legend = None
-            ax.text(mean + sd + 0.3, at, f"{mean:.1f}", va="center", fontsize=7)
+            ax.text(mean + sd + 0.4, at, f"{mean:.1f}", va="center", fontsize=7)
     ax.set_yticks(y, labels, fontsize=8)
+    ax.grid(axis="x", linewidth=0.5, alpha=0.5)
     low = min(c[0] - c[1] for cells in values.values() for c in cells if c is not None)
     start = max(0.0, 5 * np.floor((low - 5) / 5))
     ax.set_xlim(start, 100 + 0.09 * (100 - start))  # room for a label beside a bar at 100
