@@ -27,7 +27,9 @@ predictor = Predictor.from_pretrained("i_mobilenetv2_fer2013")
 records = predictor.predict("face.png")
 model = fer_keras.i_mobilenetv2(weights="fer2013")
 x = np.full((1, 48, 48, 3), 128.0, np.float32)
-diff = float(np.abs(np.asarray(model(x)) - predictor.predict_proba(x)).max())
+from fer_keras.training.calibration import apply_temperature  # the Predictor applies T
+diff = float(np.abs(apply_temperature(np.asarray(model(x)), predictor.temperature)
+                    - predictor.predict_proba(x)).max())
 print(json.dumps({"file": fer_keras.__file__, "model": predictor.model.path,
                   "records": records, "diff": diff}))
 """
