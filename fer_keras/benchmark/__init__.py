@@ -6,6 +6,7 @@
     python -m fer_keras.benchmark --training           # training engines only (images/s)
     python -m fer_keras.benchmark --training --tiny    # the same in seconds (tests)
     python -m fer_keras.benchmark --deploy             # keras form / deploy form / int8 (TFLite)
+    python -m fer_keras.benchmark --deploy --profile-ops   # and which ops take the time
     python -m fer_keras.benchmark --end-to-end         # photo / video to labels, beside `fer`
 
 For each model: parameters, float32 size and multiply-adds per image (counted by
@@ -47,7 +48,9 @@ conversions and their latency), ``ceilings``, ``model_speed`` (one model, the da
 photo of six held-out faces and a panned video to labels through `Predictor`, Haar and MTCNN,
 beside the ``fer`` package's pipeline when it can be imported), ``deploy_speed`` (``--deploy``:
 I-MobileNetV2 and Light-NTWRN TFLite before and after their deploy form and I-MobileNetV2's
-full-integer int8, beside keras MobileNetV2 1.0, in interleaved rounds) and ``cli``.
+full-integer int8, beside keras MobileNetV2 1.0, in interleaved rounds), ``op_profile`` (LiteRT's
+op profiler through its C API) and ``deploy_profile`` (the operators and blocks that take the
+time, when I-MobileNetV2 is the slower or with ``--profile-ops``) and ``cli``.
 """
 
 from fer_keras.benchmark.ceilings import (  # noqa: F401 - the public API in one place

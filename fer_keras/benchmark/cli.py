@@ -37,6 +37,10 @@ def main(argv=None):
                         help="only the deploy-form section: I-MobileNetV2 keras form / deploy "
                              "form / int8 beside keras MobileNetV2 1.0, Light-NTWRN before/after "
                              "(TFLite, batch 1, one thread; fer_keras.benchmark.deploy_speed)")
+    parser.add_argument("--profile-ops", action=argparse.BooleanOptionalAction, default=None,
+                        help="with --deploy: list the operators and blocks that take the time "
+                             "(LiteRT's op profiler) for I-MobileNetV2 and MobileNetV2 (default: "
+                             "when I-MobileNetV2 is the slower; --no-profile-ops: never)")
     args = parse_quietly(add_verbose_flag(parser), argv)
     if args.deploy:
         return _deploy(args)
@@ -98,5 +102,6 @@ def _deploy(args):
     from fer_keras.benchmark import deploy_speed
 
     result = deploy_speed.run_deploy_section(args.tiny, rounds=args.repeats,
-                                             log=None if args.quiet else _progress)
+                                             log=None if args.quiet else _progress,
+                                             profile=args.profile_ops)
     return _print_section(args, result, deploy_speed.format_deploy_markdown)
