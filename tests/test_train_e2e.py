@@ -16,7 +16,7 @@ keras = pytest.importorskip("keras")
 if keras.backend.backend() != "tensorflow":
     pytest.skip("the end-to-end tests run on the TensorFlow backend", allow_module_level=True)
 
-from fer_keras.training import keras_engine, loop  # noqa: E402
+from fer_keras.training import artifacts, keras_engine, loop  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402
 
 TINY = dict(model_kwargs=dict(alpha=0.35, scale_top_stage=True), epochs=2,
@@ -57,6 +57,11 @@ def test_writes_every_artifact(run):
         assert (fold / name).exists(), name
     assert any((fold / "logs").iterdir())  # TensorBoard events
     assert (fold / "history.csv").read_text().count("\n") == metrics["epochs_trained"] + 1
+    history = artifacts.read_history_csv(fold / "history.csv")
+    assert [r["epoch"] for r in history] == list(range(1, metrics["epochs_trained"] + 1))
+    best = max(history, key=lambda r: r["val_accuracy"])  # the console's and metrics' numbering
+    assert metrics["best_epoch"] == best["epoch"]
+    assert (fold / "history.csv").read_text().splitlines()[1].startswith("1,")
     assert (result.run_dir / "config.json").exists()
     assert not [p.name for p in fold.iterdir() if p.name.startswith(".")]  # no temp files
     assert (fold / "curves.png").read_bytes()[:4] == b"\x89PNG"

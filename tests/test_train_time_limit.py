@@ -83,12 +83,14 @@ def test_time_limit_stops_after_the_epoch_then_the_same_run_resumes(tmp_path, ti
     for name in ("model.keras", "saved_model/saved_model.pb", "checkpoint.npz", "curves.png"):
         assert (fold / name).exists(), name
     first = _history(fold)
-    assert len(first) == 2 and first[1][0] == "0"  # header and epoch 0
+    assert len(first) == 2 and first[1][0] == "1"  # header and epoch 1 (counted from 1)
     log = capsys.readouterr().out
     assert f"time limit of {LIMIT:g} s reached after epoch 1 of 3" in log
     assert "epoch 2/3" not in log
 
-    # The same configuration without the limit resumes after epoch 1; it does not restart.
+    # The same configuration without the limit resumes after epoch 1; it does not restart, also
+    # from a checkpoint written before history.csv counted epochs from 1.
+    _count_epochs_from_zero(fold / "checkpoint.npz")
     slow_epochs()  # epochs at full speed again
     again = resolve_config("synthetic", "i_mobilenetv2", output=str(out), epochs=3, **DATA)
     assert again.run_key() == config.run_key()
@@ -100,8 +102,8 @@ def test_time_limit_stops_after_the_epoch_then_the_same_run_resumes(tmp_path, ti
     assert metrics["complete"] is True
     assert not any("time limit" in n for n in metrics.get("notes", []))
     history = _history(fold)
-    assert [row[0] for row in history[1:]] == ["0", "1", "2"]
-    assert history[:2] == first  # epoch 0's row, time included, is the one written before
+    assert [row[0] for row in history[1:]] == ["1", "2", "3"]
+    assert history[:2] == first  # epoch 1's row, time included, is the one written before
     # Finished: a third call (with or without a limit) trains nothing.
     assert loop.train(config, verbose=1).folds[0] == metrics
     assert "already finished" in capsys.readouterr().out
@@ -299,3 +301,14 @@ def test_inference_copy_returns_an_unclonable_model_as_it_is():
     model = Subclassed()
     model(np.zeros((1, 3), "float32"))
     assert artifacts.inference_copy(model) is model
+
+
+def _count_epochs_from_zero(path):
+    """Rewrites the checkpoint's history as versions before 2026-12-06 kept it (epochs from 0)."""
+    with np.load(path) as data:
+        arrays = dict(data)
+    state = json.loads(arrays["state"].tobytes().decode())
+    state["history"] = [{**row, "epoch": row["epoch"] - 1} for row in state["history"]]
+    arrays["state"] = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)

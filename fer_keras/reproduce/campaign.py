@@ -229,13 +229,10 @@ def package_copy(entry, published, log=print):
 
 
 def _history_rows(fold_dir):
-    import csv
+    from fer_keras.training.artifacts import read_history_csv
 
     path = Path(fold_dir) / "history.csv"
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return read_history_csv(path) if path.is_file() else []
 
 
 def report_section(entries):
@@ -259,7 +256,7 @@ def report_section(entries):
             done, total = fold_progress(fold_dir, config.epochs)
             hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
             best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
-            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({int(best['epoch']) + 1})"
+            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
                          if best else "-")
             state = "done" if done >= total else ("waiting" if not done else "in progress")
             lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "

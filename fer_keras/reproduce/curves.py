@@ -10,8 +10,9 @@ data; this draws the mean per epoch with a band of one standard deviation across
 says in the title which split is plotted and over how many runs.
 """
 
-import csv
 from pathlib import Path
+
+from fer_keras.training.artifacts import read_history_csv
 
 # Test accuracy per epoch exists only for runs with --test-each-epoch (the papers' practice of
 # reporting the test curve); it selects nothing, so it is labelled as reporting only.
@@ -30,11 +31,10 @@ def read_curves(history_files, keys=("val_accuracy",)):
     "none", gives its test curve when it recorded one with --test-each-epoch)."""
     rows = []
     for run, path in enumerate(history_files):
-        with open(Path(path)) as f:
-            history = list(csv.DictReader(f))
+        history = read_history_csv(path)
         key = next((k for k in keys if any(_value(r.get(k)) is not None for r in history)),
                    None)
-        rows += [{"run": run, "epoch": int(r["epoch"]) + 1, "split": SPLITS.get(key, key),
+        rows += [{"run": run, "epoch": r["epoch"], "split": SPLITS.get(key, key),
                   "accuracy (%)": 100 * _value(r[key])}
                  for r in history if key and _value(r.get(key)) is not None]
     return rows

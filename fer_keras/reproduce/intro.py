@@ -1,12 +1,12 @@
 """The report's introduction: how to read it, and the budget and hardware of the runs, generated
 from their metrics.json and history.csv files (nothing about past machines is typed)."""
 
-import csv
 import statistics
 from pathlib import Path
 
 from fer_keras.reproduce.cells import hardware_name, preset_epochs
 from fer_keras.reproduce.runs import collect
+from fer_keras.training.artifacts import read_history_csv
 
 HEAD = """# Reproduction study
 
@@ -78,8 +78,7 @@ def _epoch_seconds(m):
     path = Path(m.get("_run", "")) / "history.csv"
     if not path.is_file():
         return []
-    with open(path) as f:
-        return [float(r["time_s"]) for r in list(csv.DictReader(f))[1:] if r.get("time_s")]
+    return [r["time_s"] for r in read_history_csv(path)[1:] if r.get("time_s")]
 
 
 def speed_table(study_dirs):

@@ -34,6 +34,8 @@ def _json_default(value):
 
 
 def write_history_csv(path, rows):
+    """history.csv: one row per epoch, its `epoch` counted from 1 like the console, metrics.json
+    and the plots."""
     if not rows:
         return
     buf = io.StringIO()
@@ -42,6 +44,28 @@ def write_history_csv(path, rows):
     writer.writerows(rows)
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue())
+
+
+def read_history_csv(path):
+    """history.csv's rows as numbers (None where a cell is empty), epochs counted from 1
+    (`one_based`: files written before 2026-12-06 counted from 0)."""
+    with open(path, newline="") as f:
+        rows = [{k: _history_value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+    return one_based(rows)
+
+
+def one_based(rows):
+    """History rows with `epoch` counted from 1. Rows counted from 0 (history.csv files and
+    checkpoints written before 2026-12-06, recognised by a first epoch of 0) are shifted."""
+    if rows and int(rows[0]["epoch"]) == 0:
+        return [{**row, "epoch": int(row["epoch"]) + 1} for row in rows]
+    return rows
+
+
+def _history_value(key, text):
+    if text in (None, ""):
+        return None
+    return int(text) if key == "epoch" else float(text)
 
 
 def inference_copy(model):

@@ -124,6 +124,7 @@ class Fold:
             resume_rules.apply_learning_rate(trainer.optimizer, changes,
                                              distribution.scaled_learning_rate(config))
             self.state, self.best_weights = self.saved["state"], self.saved["best"] or None
+            self.state["history"] = artifacts.one_based(self.state["history"])
             _log(verbose, f"fold {split.fold}: resuming after epoch {self.epoch} "
                           f"(best so far: epoch {self.state['best_epoch'] + 1})")
         elif config.recover_from:
@@ -159,7 +160,7 @@ class Fold:
         from fer_keras.training.tensorboard import summary_writer, write_scalars
 
         state, epoch = self.state, self.epoch
-        row = {"epoch": epoch, **row}
+        row = {"epoch": epoch + 1, **row}  # history.csv counts from 1
         finite.check_epoch(trainer, row, len(self.split.val) > 0, epoch, self.ckpt_path,
                            row["learning_rate"])
         if epoch_eval.is_better(state, row, self.split):
@@ -175,7 +176,7 @@ class Fold:
         _log(verbose, self.epoch_line(row))
 
     def epoch_line(self, row):
-        return (f"fold {self.split.fold} epoch {row['epoch'] + 1}/{self.config.epochs}: loss "
+        return (f"fold {self.split.fold} epoch {row['epoch']}/{self.config.epochs}: loss "
                 f"{row['loss']:.4f} acc {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
                 f"val_acc {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
                 + (f" test_acc {row['test_accuracy']:.4f} (reporting only)"

@@ -130,7 +130,7 @@ def plot_history(rows, path, title="", selected_epoch=None):
     `selected_epoch` (1-based: the run's model, metrics.json's best_epoch) is marked by a dashed
     line on each panel. Returns the names of the splits plotted."""
     plt = agg_pyplot()
-    epochs = [r["epoch"] + 1 for r in rows]
+    epochs = [r["epoch"] for r in rows]  # 1-based (history.csv)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     plotted = []
     for prefix, label in HISTORY_SPLITS:

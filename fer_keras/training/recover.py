@@ -17,12 +17,11 @@ The shuffling and augmentation of each epoch are functions of (seed, epoch), so 
 the batches an uninterrupted run would have seen.
 """
 
-import csv
+import dataclasses
 import json
 from pathlib import Path
 
-import dataclasses
-
+from fer_keras.training import artifacts
 from fer_keras.training.config import RECOVER_FREE, TrainConfig
 from fer_keras.training.schedule import SCHEDULE_FIELDS, epoch_learning_rate, same_rates
 
@@ -34,12 +33,6 @@ _BOOKKEEPING = RECOVER_FREE
 
 class RecoveryError(ValueError):
     """The run cannot be continued from the given model (names the mismatch)."""
-
-
-def _read_history(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
 
 
 def schedule_change(config, metrics, kept_epochs):
@@ -119,7 +112,7 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
     metrics = json.loads(metrics_path.read_text())
     best = int(metrics["best_epoch"])  # 1-based
     check_compatible(config, metrics, fingerprint, kept_epochs=best)
-    history = _read_history(history_path)
+    history = artifacts.read_history_csv(history_path)
     if len(history) < best:
         raise RecoveryError(f"{history_path} has {len(history)} epochs, fewer than the best "
                             f"epoch {best} recorded in metrics.json")

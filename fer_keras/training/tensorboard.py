@@ -30,6 +30,6 @@ def write_scalars(writer, row):
     with writer.as_default():
         for key, value in row.items():
             if key != "epoch":
-                tf.summary.write(key, tf.constant(float(value)), step=row["epoch"] + 1,
+                tf.summary.write(key, tf.constant(float(value)), step=row["epoch"],
                                  metadata=metadata)
     writer.flush()
