@@ -55,7 +55,8 @@ def deploy_form(model, batch_size=1, integer=False):
         integer: spell SELU and negation with ops TFLite's int8 quantizer supports (for the
             full-integer model): ``relu(x) + alpha * (exp(min(x, 0)) - 1)`` (the quantizer
             leaves ELU in float) and ``-x`` as ``0 - x`` (it leaves NEG in float). The same
-            function in more, but integer, ops.
+            function in more, but integer, ops. ``"elu"``: ELU kept, ``-x`` as ``x * -1``, for
+            `fer_keras.deployment.int8_elu.fuse_float_elu` to make ELU int8 after conversion.
 
     Returns:
         A new ``keras.Model`` named ``<model.name>_deploy`` computing the same function.
@@ -282,7 +283,8 @@ class _Rewriter:
         """Reverse fusion's ``selu(x) - selu(-x)`` as ``SELU_SCALE * (g(x) - g(-x))``."""
 
         t = self._exact(x)
-        minus = keras.ops.subtract(0.0, t) if self.integer else keras.ops.negative(t)
+        minus = (keras.ops.multiply(t, -1.0) if self.integer == "elu" else
+                 keras.ops.subtract(0.0, t) if self.integer else keras.ops.negative(t))
         positive = _selu_unscaled(t, f"{layer.name}_pos", self.integer)
         negative = _selu_unscaled(minus, f"{layer.name}_neg", self.integer)
         return _Value(keras.layers.Subtract(name=layer.name)([positive, negative]), SELU_SCALE)
@@ -362,7 +364,7 @@ def _selu_unscaled(t, name, integer=False):
     each on its own scale (the negative part keeps its resolution until the sum), with
     ``min(t, 0)`` as ``0 - relu(0 - t)`` (MINIMUM against a constant 0 quantised badly here:
     errors of several units on the positive side)."""
-    if integer:
+    if integer is True:
         ops = keras.ops
         below = ops.subtract(0.0, ops.relu(ops.subtract(0.0, t)))
         negative = ops.multiply(ops.subtract(ops.exp(below), 1.0), SELU_ALPHA)

@@ -203,13 +203,18 @@ class _Job:
             self.report["calibration"] = cal_desc
             self.log(f"calibration: {cal_desc}")
         path = self.output / TFLITE_FILES[fmt]
-        path.write_bytes(convert_tflite(self._tflite_saved_model(fmt), fmt, self.representative))
+        flatbuffer = convert_tflite(self._tflite_saved_model(fmt), fmt, self.representative)
+        if fmt == "int8" and self.deploy:  # ELU int8 (fer_keras.deployment.int8_elu)
+            from fer_keras.deployment.int8_elu import fuse_float_elu
+
+            flatbuffer = fuse_float_elu(flatbuffer)[0]
+        path.write_bytes(flatbuffer)
         return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
 
     def _tflite_saved_model(self, fmt):
         """The SavedModel the TFLite models are converted from: the deploy form's (written
-        once per flavour, in a hidden folder removed by `finish`; int8 takes the integer
-        flavour), or the exported one. The batch stays free (still no shape-computing op):
+        once per flavour, in a hidden folder removed by `finish`; int8 takes the "elu"
+        flavour, whose ELU `fuse_float_elu` makes int8), or the exported one. The batch stays free (still no shape-computing op):
         a Light-NTWRN converted at batch 1 cannot be resized to a batch by XNNPACK."""
         if not self.deploy:
             return self.saved_dir
@@ -219,7 +224,7 @@ class _Job:
             from fer_keras.deployment.saved_model import write_saved_model
 
             self._tflite_source[integer] = write_saved_model(  # any batch: Predictor batches
-                deploy_form(self.model, batch_size=None, integer=integer),
+                deploy_form(self.model, batch_size=None, integer="elu" if integer else False),
                 self.output / DEPLOY_DIR / ("integer" if integer else "float"))
         return self._tflite_source[integer]
 
