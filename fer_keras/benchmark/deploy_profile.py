@@ -1,7 +1,7 @@
 """Where the deploy section's models spend their time (`benchmark --deploy`, issue 32 item 3).
 
 When I-MobileNetV2's float32 deploy form is slower than keras MobileNetV2 1.0 (or with
-``--profile-ops``), both flatbuffers, exactly as timed, go through LiteRT's op profiler
+``--profile-ops``), both flatbuffers, exactly as timed, go through LiteRT's op profiler in turns
 (`fer_keras.benchmark.op_profile`) and the section lists, for each: the time per XNNPACK
 operator kind, the blocks (the Keras layers' ``block`` prefix, e.g. ``stage7_block3``) and the
 single operators that take the most, each convolution with its weights' size and the rate at
@@ -17,22 +17,23 @@ from fer_keras.benchmark.timing import INPUT_SHAPE, images
 PROFILED = (("i_mobilenetv2", "deploy", "float32"), ("keras_mobilenetv2", "keras", "float32"))
 TOP = 8  # blocks and operators listed per model
 RUNS = 200
+ROUNDS = 10  # the models' runs are taken in turns, this many rounds
 OP_SUFFIXES = ("BiasAdd", "convolution", "depthwise", "MatMul")
 
 
 def profile_rows(built, runs=None, log=None):
     """{row key "model/form/mode": op_profile result} for the `PROFILED` rows of `built`
-    (`deploy_speed.build_flatbuffers`' list)."""
-    from fer_keras.benchmark.op_profile import profile_ops
+    (`deploy_speed.build_flatbuffers`' list), profiled in interleaved rounds."""
+    from fer_keras.benchmark.op_profile import profile_interleaved
 
-    out = {}
-    for name, _, form, mode, flatbuffer, _ in built:
-        if (name, form, mode) in PROFILED:
-            if log:
-                log(f"deploy: profiling {name} {form} {mode} ({runs} runs)")
-            out[f"{name}/{form}/{mode}"] = profile_ops(flatbuffer, images(1, INPUT_SHAPE),
-                                                       runs=runs or RUNS)
-    return out
+    chosen = [(f"{name}/{form}/{mode}", fb) for name, _, form, mode, fb, _ in built
+              if (name, form, mode) in PROFILED]
+    runs = runs or RUNS
+    if log:
+        log(f"deploy: profiling {', '.join(k for k, _ in chosen)} ({runs} runs each, in turns)")
+    results = profile_interleaved([fb for _, fb in chosen], images(1, INPUT_SHAPE), runs=runs,
+                                  rounds=min(ROUNDS, runs))
+    return dict(zip((k for k, _ in chosen), results))
 
 
 def layer_name(tensor):

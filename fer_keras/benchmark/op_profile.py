@@ -12,11 +12,11 @@ microseconds). This module calls that C API through `ctypes` (signatures from Li
 
 `profile_ops(flatbuffer)` runs the model `runs` times, each run profiled on its own; runs whose
 whole invocation took over 1.5x the median (preempted on a shared machine) are dropped, and each
-XNNPACK operator's time is its mean over the runs kept. Where the XNNPACK operators align with
-the flatbuffer's ops in execution order (`_map_to_tflite`), each carries the TFLite op, the name
-of its output tensor (which names the Keras layer it came from) and its weights' bytes. XNNPACK times whole microseconds,
-so an operator under 1 us often reads 0: "unattributed" is what the invocation took beyond the
-operators' sum.
+XNNPACK operator's time is its mean over the runs kept. Where the XNNPACK operators align with the
+flatbuffer's ops in execution order (`_map_to_tflite`), each carries the TFLite op, the name of its
+output tensor (which names the Keras layer it came from) and its weights' bytes. XNNPACK times whole
+microseconds, so an operator under 1 us often reads 0: "unattributed" is what the invocation took
+beyond the operators' sum.
 """
 
 import ctypes
@@ -210,6 +210,26 @@ def profile_ops(flatbuffer, x, runs=100, warmup=5, threads=1):
     finally:
         model.close()
     return summarise(per_run, flatbuffer)
+
+
+def profile_interleaved(flatbuffers, x, runs=100, rounds=5, warmup=5, threads=1):
+    """`profile_ops` of several flatbuffers (same input `x`), their runs taken in turns,
+    `rounds` rounds of ``runs // rounds`` runs each, so a moment of load falls on all alike."""
+    models = []
+    try:
+        for flatbuffer in flatbuffers:
+            models.append(ProfiledModel(flatbuffer, threads))
+            models[-1].set_input(x)
+            for _ in range(warmup):
+                models[-1].run()
+        per_run = [[] for _ in models]
+        for _ in range(rounds):
+            for model, events in zip(models, per_run):
+                events.extend(model.profiled_run() for _ in range(max(1, runs // rounds)))
+    finally:
+        for model in models:
+            model.close()
+    return [summarise(events, fb) for events, fb in zip(per_run, flatbuffers)]
 
 
 def summarise(per_run, flatbuffer=None):

@@ -214,8 +214,9 @@ class _Job:
     def _tflite_saved_model(self, fmt):
         """The SavedModel the TFLite models are converted from: the deploy form's (written
         once per flavour, in a hidden folder removed by `finish`; int8 takes the "elu"
-        flavour, whose ELU `fuse_float_elu` makes int8), or the exported one. The batch stays free (still no shape-computing op):
-        a Light-NTWRN converted at batch 1 cannot be resized to a batch by XNNPACK."""
+        flavour, whose ELU `fuse_float_elu` makes int8), or the exported one. The batch stays
+        free (still no shape-computing op): a Light-NTWRN converted at batch 1 cannot be
+        resized to a batch by XNNPACK."""
         if not self.deploy:
             return self.saved_dir
         integer = fmt == "int8"

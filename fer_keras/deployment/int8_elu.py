@@ -6,11 +6,11 @@ XNNPACK's both run int8 ELU (a 256-entry table of ``quantize(elu(dequantize(q)))
 `fuse_float_elu` rewrites the converted flatbuffer: every DEQUANTIZE -> ELU (float) -> QUANTIZE
 chain becomes one int8 ELU reading the DEQUANTIZE's int8 input and writing the QUANTIZE's int8
 output, with those tensors' scales and zero points (the op keeps version 1: the runtime
-registers no other ELU version, and its version-1 kernel takes int8). The chain computed the same table entry by
-entry (up to float rounding in the one QUANTIZE), so the model's function is unchanged; the
-graph is then fully integer where ELU was its only float op.
+registers no other ELU version, and its version-1 kernel takes int8). The chain computed the
+same table entry by entry (up to float rounding in the one QUANTIZE), so the model's function
+is unchanged; the graph is then fully integer where ELU was its only float op.
 
-It is meant for the deploy form's ``int8_elu`` flavour (`deploy_form(model, integer="elu")`):
+It is meant for the deploy form's ``"elu"`` flavour (`deploy_form(model, integer="elu")`):
 SELU as ELU and LEAKY_RELU, ``-x`` as ``x * -1`` (the quantizer leaves NEG in float, and
 ``0 - x`` quantises the constant 0 with a scale XNNPACK refuses, so that SUB runs on TFLite's
 reference kernel, which the op profiler showed to be most of the integer flavour's time).
