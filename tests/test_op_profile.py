@@ -89,3 +89,18 @@ def test_profiler_times_every_operator_of_a_tiny_deploy_form():
     profiles = profile_rows(built, runs=3)
     assert list(profiles) == ["i_mobilenetv2/deploy/float32", "keras_mobilenetv2/keras/float32"]
     assert all(n["tflite_op"] for n in profiles["keras_mobilenetv2/keras/float32"]["nodes"])
+
+
+def test_the_deploy_section_prints_the_profile_or_why_there_is_none():
+    from fer_keras.benchmark.deploy_speed import format_deploy_markdown
+
+    base = {"rounds": 1, "invokes_per_round": 1, "tiny": True, "load_average_before": (1, 1, 1),
+            "load_average_after": (1, 1, 1), "rows": [], "targets": []}
+    profile = {"invoke_ms": 1.0, "runs": 2, "runs_kept": 2, "unattributed_ms": 0.5,
+               "nodes": [{"index": 0, "op": "ELU (NC)", "ms": 0.5, "tflite_op": "ELU",
+                          "tensor": "m_1/stage7_block1_selu_1/Elu", "weight_bytes": 0}],
+               "by_type": {"ELU (NC)": 0.5}}
+    assert "| stage7_block1 | 0.500 (50%)" in format_deploy_markdown(
+        {**base, "profile": {"a/deploy/float32": profile}})
+    text = format_deploy_markdown({**base, "profile_error": "LiteRT's op profiler failed: x"})
+    assert text.endswith("LiteRT's op profiler failed: x")

@@ -193,7 +193,11 @@ def run_deploy_section(tiny=False, rounds=None, invokes=None, log=None, profile=
     if profile or (profile is None and missed):
         from fer_keras.benchmark.deploy_profile import profile_rows
 
-        result["profile"] = profile_rows(built, runs=20 if tiny else None, log=log)
+        try:
+            result["profile"] = profile_rows(built, runs=20 if tiny else None, log=log)
+        except (ImportError, OSError, RuntimeError, AttributeError) as err:  # another LiteRT
+            result["profile_error"] = f"LiteRT's op profiler failed: {err}"
+            log(result["profile_error"])
     result["load_average_after"] = os.getloadavg()
     return result
 
@@ -261,4 +265,6 @@ def format_deploy_markdown(result):
         from fer_keras.benchmark.deploy_profile import format_profile_markdown
 
         lines += ["", format_profile_markdown(result["profile"])]
+    if result.get("profile_error"):
+        lines += ["", result["profile_error"]]
     return "\n".join(lines)
