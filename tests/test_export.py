@@ -44,8 +44,8 @@ def test_ops_are_builtins_static_and_integer(exported):
         assert not report["formats"][fmt]["non_builtin_ops"]
         assert {"CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"} <= set(ops)
         assert not {"SELECT", "SELECT_V2", "CUSTOM", "SHAPE", "PACK"} & set(ops)
-        if fmt != "int8":  # int8 spells ELU with an integer EXP (deploy_form's `integer`)
-            assert "EXP" not in ops
+        assert "EXP" not in ops  # SELU is one ELU op (int8: fused by deployment.int8_elu)
+    assert "ELU" in report["formats"]["int8"]["ops"]
     assert not report["formats"]["int8"]["float_ops"]  # fully integer, int8 input and output
     assert report["deploy_form"]
 
