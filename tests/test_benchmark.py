@@ -25,6 +25,7 @@ def tiny_result():
     return benchmark.run(models=("light_ntwrn",), repeats=1, tiny=True)
 
 
+@pytest.mark.slow
 def test_tiny_run_produces_every_figure(tiny_result):
     has_tf = benchmark.tensorflow_available()[0]
     ceilings = tiny_result["ceilings"]
@@ -74,6 +75,7 @@ def test_unknown_model_is_a_clear_error():
     assert result.returncode == 2 and "resnet18" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_the_benchmark_times_the_int8_model_export_ships(tmp_path, monkeypatch):
     """One converter: the benchmark's int8 flatbuffer is full integer (int8 input and output, no
@@ -97,6 +99,7 @@ def test_the_benchmark_times_the_int8_model_export_ships(tmp_path, monkeypatch):
     assert benchmark.tflite_latency(flatbuffer, 2, (32, 32, 3)) > 0
 
 
+@pytest.mark.slow
 def test_training_section_tiny():
     """``--training --tiny``: raw step, loop and fit rows under TensorFlow, each with its share of
     the 1x1 ceiling; the JAX rows come from a child process (figures, or a row with a note)."""

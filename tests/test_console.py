@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 NOISY = (b"WARNING: All log messages before absl::InitializeLog() is called are written to "
@@ -78,6 +79,7 @@ print("done")
 """
 
 
+@pytest.mark.slow
 def test_the_python_api_and_a_tflite_conversion_print_no_native_start_up_lines():
     """`import fer_keras`, a model, a SavedModel, an int8 conversion and LiteRT's interpreter:
     nothing on stderr (issue 30); FER_KERAS_NATIVE_LOGS=1 shows TensorFlow's lines again."""

@@ -112,6 +112,7 @@ def _randomise_bn(model):
                                rng.normal(0, 0.5, mean.shape), rng.uniform(0.5, 2, var.shape)])
 
 
+@pytest.mark.slow
 def test_deploy_tflite_has_fewer_static_ops_and_agrees(tiny_imn):
     from fer_keras.deployment.deploy_form import deploy_form
     from fer_keras.inference.tflite import TFLiteRunner, op_counts

@@ -55,6 +55,7 @@ def _run(tmp_path, name, distribute, batch=16, sync="on"):
     return out / "fold_0"
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_matches_one_device(tmp_path):
     one = _run(tmp_path, "one", "none")
     two = _run(tmp_path, "two", "data_parallel")

@@ -37,6 +37,7 @@ def test_fold_batches_are_each_epochs_own(monkeypatch, start):
             np.testing.assert_array_equal(np.asarray(y), np.asarray(wy))
 
 
+@pytest.mark.slow
 def test_fold_ratio_runs_on_a_tiny_fold():
     from fer_keras.benchmark import epoch_speed
 

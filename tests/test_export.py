@@ -112,6 +112,7 @@ def test_saved_model_stores_each_weight_once(exported):
     assert values == model.count_params() + len(CLASS_NAMES)
 
 
+@pytest.mark.slow
 def test_a_failed_export_leaves_the_previous_set_untouched(exported, monkeypatch):
     from fer_keras.deployment import exporter
     from fer_keras.export import export
@@ -160,6 +161,7 @@ def test_export_never_replaces_a_folder_of_the_users_files(exported, tmp_path):
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_a_second_export_adds_its_formats_and_the_temperature_travels(exported, tmp_path):
     """Issue 30: exporting ONNX (here: float32 again) into a folder keeps the formats an earlier
     export of the same model wrote; model_info.json carries the model's temperature."""

@@ -71,6 +71,7 @@ def test_data_pack_on_a_full_disk_leaves_no_file(tmp_path):
     assert only_final_files(out) == ["s.npz"]
 
 
+@pytest.mark.slow
 def test_an_annotated_video_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
     video = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (320, 320))
@@ -93,6 +94,7 @@ def test_an_annotated_video_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
     cap.release()
 
 
+@pytest.mark.slow
 def test_an_evaluate_plot_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
     """Also `--plot` for a run folder: the folds' confusion matrices summed in one PNG."""
     out = tmp_path / "plots"
@@ -110,6 +112,7 @@ def test_an_evaluate_plot_on_a_full_disk_leaves_no_file(run_folder, tmp_path):
     assert cv2.imread(str(out / "cm.png")) is not None
 
 
+@pytest.mark.slow
 def test_train_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path):
     """The first checkpoint cannot be written: one line, nothing half-written, and the same
     command on a disk with room trains the run to the end."""

@@ -61,6 +61,7 @@ def test_video_frames_and_heatmap(setup, tmp_path):
     cap.release()
 
 
+@pytest.mark.slow
 def test_clear_errors(setup, tmp_path):
     code, rows, err = run([str(tmp_path / "nope.png"), "--model", str(setup / "run")])
     assert code == 1 and rows == [] and "no such file" in err
@@ -71,6 +72,7 @@ def test_clear_errors(setup, tmp_path):
     assert code == 1 and "cannot open or read the webcam" in err
 
 
+@pytest.mark.slow
 def test_a_truncated_video_says_it_ended_early(setup, tmp_path):
     writer = cv2.VideoWriter(str(tmp_path / "full.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5,
                              (320, 320))

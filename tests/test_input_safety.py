@@ -147,6 +147,7 @@ def _xz_bomb(path, gigabytes):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
 def test_a_multi_gigabyte_bomb_is_refused_within_a_gigabyte(tmp_path):
     import subprocess

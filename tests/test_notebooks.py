@@ -38,7 +38,10 @@ def test_the_four_notebooks_are_there():
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("name", NAMES)
+# The quickstart runs with the default tests; the training, ablation and export notebooks (a minute
+# or more each) under the slow marker.
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[] if n == "01_quickstart.ipynb" else [pytest.mark.slow]) for n in NAMES])
 def test_notebook_executes_in_fast_mode(name, notebook_dir, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")

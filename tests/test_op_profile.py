@@ -59,6 +59,7 @@ def test_the_tables_name_the_top_blocks_with_their_weights():
     assert "| invocation ms (runs kept) | 1.000 (9/10) |" in text
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_profiler_times_every_operator_of_a_tiny_deploy_form():
     """The real profiler on a tiny I-MobileNetV2 deploy form and the tiny baseline: every XNNPACK

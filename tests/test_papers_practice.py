@@ -66,6 +66,7 @@ def test_bad_option_values_are_named():
         make_splits(ds, "holdout", validation="nope")
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_test_each_epoch_records_test_and_changes_no_weight(tmp_path):
     pytest.importorskip("tensorflow")
@@ -97,6 +98,7 @@ def test_test_each_epoch_records_test_and_changes_no_weight(tmp_path):
     assert on["last_epoch_test_accuracy"] <= on["peak_test_accuracy"]
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_validation_none_reports_the_last_epoch(tmp_path):
     pytest.importorskip("tensorflow")

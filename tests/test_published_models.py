@@ -12,6 +12,10 @@ from conftest import ROOT
 MODELS_DIR = ROOT / "saved_models"
 NAMES = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
 pytestmark = pytest.mark.skipif(not NAMES, reason="no published models")
+# Loading and evaluating the Light-NTWRN models (tens of seconds each on 2 CPU cores) run under
+# the slow marker; their folders and cards are checked with the default tests.
+HEAVY = [pytest.param(n, marks=[pytest.mark.slow] if n.startswith("light_ntwrn") else [])
+         for n in NAMES]
 
 
 def metrics_of(name):
@@ -42,7 +46,7 @@ def test_card_states_the_metrics_accuracy_split_and_limits(name):
     assert "Intended use and limits" in card and "demographically skewed" in card
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", HEAVY)
 def test_loads_with_safe_mode_and_gives_probabilities(name):
     import numpy as np
 
@@ -65,7 +69,7 @@ def test_loads_with_safe_mode_and_gives_probabilities(name):
     np.testing.assert_allclose(apply_temperature(raw, predictor.temperature), probs, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", HEAVY)
 def test_evaluate_reproduces_the_card(name, shared_data, capsys, tmp_path):
     """Every card, FER2013's 3,589 PublicTest images included (about 15 s on 2 CPU cores)."""
     from fer_keras.evaluate import main

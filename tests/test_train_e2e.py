@@ -137,6 +137,7 @@ def test_finished_run_is_not_redone(run, monkeypatch):
         loop.train(other, verbose=0)
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     from fer_keras.training import checkpoint
 
