@@ -135,7 +135,7 @@ def test_what_comes_back(session):
         names = tar.getnames()
     for wanted in ("metrics.json", "history.csv", "config.json"):
         assert any(n.endswith("/" + wanted) for n in names), wanted
-    assert all(n.startswith(f"studies/{STUDY}/") for n in names), names[:5]
+    assert all(f"{n}/".startswith(f"studies/{STUDY}/") for n in names), names[:5]
     assert not [n for n in names if n.endswith((".keras", ".npz")) or "/logs/" in n]
 
 
