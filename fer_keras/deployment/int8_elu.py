@@ -18,6 +18,7 @@ reference kernel, which the op profiler showed to be most of the integer flavour
 
 from collections import defaultdict
 
+
 def fuse_float_elu(flatbuffer):
     """`flatbuffer` (bytes of an int8 model) with each DEQUANTIZE -> ELU -> QUANTIZE chain as one
     int8 ELU; returns (new bytes, number of chains fused)."""
