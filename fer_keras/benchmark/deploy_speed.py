@@ -186,7 +186,7 @@ def run_deploy_section(tiny=False, rounds=None, invokes=None, log=None, profile=
                                           and o["op"] not in ("QUANTIZE", "DEQUANTIZE")})
                      if mode.startswith("int8") else None, "note": note})
     result = {"tiny": tiny, "rounds": rounds, "invokes_per_round": invokes, "threads": 1,
-              "load_average_before": load_before, "load_average_after": os.getloadavg(),
+              "load_average_before": load_before,
               "seconds": round(time.time() - start, 1), "rows": rows}
     result["targets"] = targets(rows)
     missed = any(not t["met"] for t in result["targets"] if t["target"] == FLOAT_TARGET)

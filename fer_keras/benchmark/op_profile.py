@@ -201,15 +201,8 @@ def profile_ops(flatbuffer, x, runs=100, warmup=5, threads=1):
         lists do not align, ``weight_bytes`` those of a convolution's kernel and bias) and
         ``by_type`` ({XNNPACK op: ms per invocation, all its nodes}).
     """
-    model = ProfiledModel(flatbuffer, threads)
-    try:
-        model.set_input(x)
-        for _ in range(warmup):
-            model.run()
-        per_run = [model.profiled_run() for _ in range(runs)]
-    finally:
-        model.close()
-    return summarise(per_run, flatbuffer)
+    return profile_interleaved([flatbuffer], x, runs, rounds=1, warmup=warmup,
+                               threads=threads)[0]
 
 
 def profile_interleaved(flatbuffers, x, runs=100, rounds=5, warmup=5, threads=1):
