@@ -61,12 +61,26 @@ def test_selu_spellings_equal_selu():
 
 
 def test_shuffle_permutation_matches_channel_shuffle():
-    from fer_keras.deployment.deploy_form import shuffle_permutation
+    from fer_keras.deployment.folding import shuffle_permutation
     from fer_keras.layers.channel_shuffle import ChannelShuffle
 
     x = np.arange(12, dtype="float32").reshape(1, 1, 1, 12)
     shuffled = np.asarray(ChannelShuffle(3)(x))[0, 0, 0]
     np.testing.assert_array_equal(shuffled, shuffle_permutation(12, 3))
+
+
+@pytest.mark.parametrize("integer", [None, "int8", 1.0, "ELU"])
+def test_deploy_form_refuses_an_unknown_flavour(integer):
+    """`integer` is False, True or "elu"; anything else (a typo, a format name) is refused by
+    name rather than silently read as the float or integer flavour."""
+    import keras
+
+    from fer_keras.deployment.deploy_form import deploy_form
+
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
+    with pytest.raises(ValueError, match=f"got {integer!r}"):
+        deploy_form(model, integer=integer)
 
 
 @pytest.mark.parametrize("name", _published())

@@ -93,11 +93,14 @@ def _flatbuffer(model, mode="float32", representative=None):
 
 
 def _int8_elu(model, calibration):
-    """The int8 model with ELU as an int8 op (`fer_keras.deployment.int8_elu`)."""
+    """The int8 model as `export` ships it: ELU as an int8 op (`fer_keras.deployment.int8_elu`)."""
     from fer_keras.deployment.deploy_form import deploy_form
-    from fer_keras.deployment.int8_elu import fuse_float_elu
+    from fer_keras.deployment.int8_elu import int8_elu_flatbuffer
+    from fer_keras.deployment.saved_model import write_saved_model
 
-    return fuse_float_elu(_flatbuffer(deploy_form(model, integer="elu"), "int8", calibration))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = write_saved_model(deploy_form(model, integer="elu"), os.path.join(tmp, "saved"))
+        return int8_elu_flatbuffer(saved, calibration)
 
 
 def _baseline(tiny):

@@ -5,7 +5,8 @@ ablation rows) layer by layer into a new Keras model with the same weights, rewr
 inference (issue 32, item 1):
 
 - **BatchNormalization folded** into the convolution before it (through a channel shuffle when
-  one sits between them: the shuffle is a permutation, so the BN's parameters are permuted back);
+  one sits between them: the shuffle is a permutation, so the BN's parameters are permuted back;
+  `fer_keras.deployment.folding`);
 - **SELU** (I-MobileNetV2 eq. 10) as ``scale * leaky_relu_alpha(elu(x))``: for ``x < 0``,
   ``elu(x) = exp(x) - 1 < 0`` and the leaky ReLU of slope ``alpha`` multiplies it by ``alpha``;
   for ``x >= 0`` both are the identity. Two builtins XNNPACK runs (ELU, LEAKY_RELU), instead of
@@ -35,7 +36,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from fer_keras.deployment.folding import folded_conv, pointwise, shuffle_permutation
 from fer_keras.layers.activations import SELU_ALPHA, SELU_SCALE
+
+
+# deploy_form's `integer` values: float ops, SELU spelled in int8-quantisable ops, ELU kept.
+INTEGER_FLAVOURS = (False, True, "elu")
 
 
 @dataclass
@@ -61,58 +67,10 @@ def deploy_form(model, batch_size=1, integer=False):
     Returns:
         A new ``keras.Model`` named ``<model.name>_deploy`` computing the same function.
     """
+    if not (isinstance(integer, bool) or integer == "elu"):  # 1.0 == True: not `in`
+        raise ValueError(f"integer must be one of {INTEGER_FLAVOURS} (float, the integer "
+                         f"flavour, the ELU flavour), got {integer!r}")
     return _Rewriter(model, batch_size, integer).build()
-
-
-def shuffle_permutation(channels, groups):
-    """``perm[p]``: the input channel that `ChannelShuffle(groups)` puts at output channel p."""
-    n = channels // groups
-    return np.array([(p % groups) * n + p // groups for p in range(channels)])
-
-
-def bn_affine(bn):
-    """(a, b) with ``bn(x) = a * x + b`` per channel, at inference."""
-    var = np.asarray(bn.moving_variance)
-    a = 1.0 / np.sqrt(var + bn.epsilon)
-    if bn.gamma is not None:
-        a = a * np.asarray(bn.gamma)
-    b = -np.asarray(bn.moving_mean) * a
-    if bn.beta is not None:
-        b = b + np.asarray(bn.beta)
-    return a.astype(np.float32), b.astype(np.float32)
-
-
-def folded_conv(conv, bn=None, in_scale=1.0, permutation=None, name=None):
-    """A copy of `conv` (Conv2D, its GroupConv2D subclass or DepthwiseConv2D) with the input
-    scale and the BN after it in its kernel and bias; `permutation` is the channel shuffle
-    between the convolution and the BN (`shuffle_permutation`)."""
-
-    kernel = np.asarray(conv.kernel) * np.float32(in_scale)
-    bias = np.asarray(conv.bias) if conv.use_bias else np.zeros(_out_channels(conv), np.float32)
-    if bn is not None:
-        a, b = bn_affine(bn)
-        if permutation is not None:  # BN channel p scales the conv's channel permutation[p]
-            a_pre, b_pre = np.empty_like(a), np.empty_like(b)
-            a_pre[permutation], b_pre[permutation] = a, b
-            a, b = a_pre, b_pre
-        if isinstance(conv, keras.layers.DepthwiseConv2D):
-            kernel = kernel * a.reshape(kernel.shape[2], kernel.shape[3])
-        else:
-            kernel = kernel * a
-        bias = bias * a + b
-    config = {**conv.get_config(), "use_bias": True, "name": name or conv.name}
-    config.pop("dtype", None)
-    layer = type(conv).from_config(config)
-    in_channels = kernel.shape[2] * getattr(conv, "groups", 1)
-    layer.build((None, None, None, in_channels))
-    layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    return layer
-
-
-def _out_channels(conv):
-    if isinstance(conv, keras.layers.DepthwiseConv2D):
-        return conv.kernel.shape[2] * conv.kernel.shape[3]
-    return conv.kernel.shape[-1]
 
 
 class _Rewriter:
@@ -295,8 +253,8 @@ class _Rewriter:
 
         pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{layer.name}_pool")(
             x.tensor)
-        hidden = _pointwise(layer.reduce, x.scale, "relu", f"{layer.name}_reduce")(pooled)
-        gate = _pointwise(layer.expand, 1.0, "sigmoid", f"{layer.name}_expand")(hidden)
+        hidden = pointwise(layer.reduce, x.scale, "relu", f"{layer.name}_reduce")(pooled)
+        gate = pointwise(layer.expand, 1.0, "sigmoid", f"{layer.name}_expand")(hidden)
         return _Value(keras.layers.Multiply(name=layer.name)([x.tensor, gate]), x.scale)
 
     def _scam(self, layer, x, name=None):
@@ -317,9 +275,9 @@ class _Rewriter:
         def channel(t):
             avg = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_avg")(t)
             mx = keras.layers.MaxPooling2D((height, width), name=f"{name}_max")(t)
-            hidden = _pointwise(layer.mlp_hidden, 1.0, "relu", f"{name}_mlp_hidden")
+            hidden = pointwise(layer.mlp_hidden, 1.0, "relu", f"{name}_mlp_hidden")
             summed = keras.layers.Add(name=f"{name}_mlp_sum")([hidden(avg), hidden(mx)])
-            out = _pointwise(layer.mlp_out, 1.0, "sigmoid", f"{name}_mlp_out", bias_times=2)
+            out = pointwise(layer.mlp_out, 1.0, "sigmoid", f"{name}_mlp_out", bias_times=2)
             return keras.ops.multiply(t, out(summed))
 
         if layer.order == "spatial_first":
@@ -372,15 +330,6 @@ def _selu_unscaled(t, name, integer=False):
             [keras.layers.ReLU(name=f"{name}_relu")(t), negative])
     return keras.layers.LeakyReLU(SELU_ALPHA, name=f"{name}_alpha")(
         keras.layers.ELU(name=f"{name}_elu")(t))
-
-
-def _pointwise(dense, in_scale, activation, name, bias_times=1):
-    """A Dense layer (C -> U) as a 1x1 Conv2D with the input scale folded in."""
-    kernel, bias = dense.get_weights()
-    conv = keras.layers.Conv2D(kernel.shape[1], 1, activation=activation, name=name)
-    conv.build((None, 1, 1, kernel.shape[0]))
-    conv.set_weights([(kernel * np.float32(in_scale))[None, None], bias * np.float32(bias_times)])
-    return conv
 
 
 class Offset(keras.layers.Layer):

@@ -203,11 +203,13 @@ class _Job:
             self.report["calibration"] = cal_desc
             self.log(f"calibration: {cal_desc}")
         path = self.output / TFLITE_FILES[fmt]
-        flatbuffer = convert_tflite(self._tflite_saved_model(fmt), fmt, self.representative)
+        source = self._tflite_saved_model(fmt)
         if fmt == "int8" and self.deploy:  # ELU int8 (fer_keras.deployment.int8_elu)
-            from fer_keras.deployment.int8_elu import fuse_float_elu
+            from fer_keras.deployment.int8_elu import int8_elu_flatbuffer
 
-            flatbuffer = fuse_float_elu(flatbuffer)[0]
+            flatbuffer = int8_elu_flatbuffer(source, self.representative)
+        else:
+            flatbuffer = convert_tflite(source, fmt, self.representative)
         path.write_bytes(flatbuffer)
         return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
 
