@@ -104,6 +104,27 @@ def test_seeded_layers_are_deterministic_and_unseeded_vary():
     assert not np.array_equal(c, d)
 
 
+def test_flip_affine_policy_flips_then_jitters_within_its_ranges():
+    """"flip_affine" is a flip and the product recipe's milder affine jitter; each image moves
+    (a shift or a turn of a few pixels), and a centred dot stays near the centre."""
+    from fer_keras.data.augment import FLIP_AFFINE
+
+    flip, affine = augmentation_layers("flip_affine")
+    assert isinstance(flip, HorizontalFlip) and isinstance(affine, RandomAffine)
+    assert (affine.rotation, affine.translation, affine.scale_range) == (
+        FLIP_AFFINE["rotation"], FLIP_AFFINE["translation"], FLIP_AFFINE["scale_range"])
+    x = np.zeros((64, 48, 48, 1), np.float32)
+    x[:, 22:26, 22:26] = 255.0
+    y = keras.ops.convert_to_numpy(affine(x, seeds=np.arange(64, dtype=np.int32)))
+    assert (np.abs(y - x).max(axis=(1, 2, 3)) > 100).mean() > 0.9
+    rows, cols = np.indices((48, 48))
+    mass = y[..., 0].sum(axis=(1, 2))
+    cy = (y[..., 0] * rows).sum(axis=(1, 2)) / mass
+    cx = (y[..., 0] * cols).sum(axis=(1, 2)) / mass
+    # a shift of at most 10 % of 48 px per axis, plus rotation and zoom about the centre
+    assert np.abs(cy - 23.5).max() <= 4.8 + 1.0 and np.abs(cx - 23.5).max() <= 4.8 + 1.0
+
+
 def test_flip_probability_and_exactness():
     x = np.random.default_rng(0).uniform(0, 255, (N, 4, 5, 1)).astype(np.float32)
     out = keras.ops.convert_to_numpy(HorizontalFlip(0.5)(x, seeds=np.arange(N, dtype=np.int32)))

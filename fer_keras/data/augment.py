@@ -301,6 +301,10 @@ class RandomContrast(_SeededLayer):
 
 from fer_keras.data.policies import POLICIES  # noqa: E402 - the names, kept Keras-free
 
+# "flip_affine"'s geometric jitter: milder than the JAFFE expansion's 15 degrees, since FER2013's
+# faces are already roughly aligned and their mouth and brows sit near the 48x48 border.
+FLIP_AFFINE = {"rotation": 10.0, "translation": 0.1, "scale_range": (0.9, 1.1)}
+
 
 def augmentation_layers(policy="flip"):
     """The layers of a named policy, applied in order.
@@ -310,6 +314,9 @@ def augmentation_layers(policy="flip"):
     - "erasing": improved random erasing (Table 2 parameters), then flip (Light-NTWRN).
     - "jaffe_expansion": flip, contrast, rotation + panning + scaling, cropping, then improved
       random erasing (Light-NTWRN section 4.2's JAFFE expansion).
+    - "flip_affine": flip, then rotation up to 10 degrees, shifts up to 10 % of the side and
+      zoom 0.9-1.1 (`FLIP_AFFINE`). In neither paper: the FER2013 *product* recipe's policy
+      (the common FER2013 practice of small geometric jitter), never a paper row's.
     """
     if policy in (None, "none"):
         return []
@@ -317,6 +324,8 @@ def augmentation_layers(policy="flip"):
         return [HorizontalFlip()]
     if policy == "erasing":
         return [ImprovedRandomErasing(), HorizontalFlip()]
+    if policy == "flip_affine":
+        return [HorizontalFlip(), RandomAffine(**FLIP_AFFINE)]
     if policy == "jaffe_expansion":
         return [HorizontalFlip(), RandomContrast(), RandomAffine(), RandomCropResize(),
                 ImprovedRandomErasing()]

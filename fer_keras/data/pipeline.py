@@ -67,7 +67,7 @@ def iterate_batches(ds, indices, batch_size, training, channels=3, augment="flip
     Args:
         ds: FERDataset. indices: indices into it (None: all).
         training: shuffle and augment; False keeps the order and does not augment.
-        augment: policy name ("none", "flip", "erasing", "jaffe_expansion") or list of layers.
+        augment: policy name (`fer_keras.data.policies.POLICIES`) or list of layers.
         seed, epoch: the shuffle and every augmentation draw are functions of (seed, epoch).
     """
     indices = _check(ds, indices, batch_size, channels)

@@ -4,4 +4,4 @@ Their layers are `fer_keras.data.augment.augmentation_layers(policy)`; the names
 that `python -m fer_keras.train --help` lists them without importing Keras and TensorFlow.
 """
 
-POLICIES = ("none", "flip", "erasing", "jaffe_expansion")
+POLICIES = ("none", "flip", "erasing", "jaffe_expansion", "flip_affine")
