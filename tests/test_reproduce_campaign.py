@@ -112,6 +112,24 @@ def test_a_fold_that_cannot_finish_an_epoch_is_not_started(tmp_path, monkeypatch
     assert result["trained"] == [] and "needs about 100 s an epoch" in logs[-1]
 
 
+def test_an_interrupted_fold_is_not_a_failure(tmp_path, monkeypatch):
+    """A training run stopped by SIGINT (the deadline's interrupt, or a user's) exits 130: the
+    campaign logs it as interrupted and stops, and does not report a failure (exit status 0)."""
+    monkeypatch.chdir(tmp_path)
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexit 130\n")
+    fake.chmod(0o755)
+    entry = campaign.Entry("e", "run", TINY.replace("'", "").split()[:2] + ["--epochs", "2"],
+                           epoch_seconds=1)
+    monkeypatch.setattr(campaign, "fold_dirs", lambda entry, config=None: [Path("run/fold_0")])
+    logs = []
+    result = campaign.run_campaign([entry], time.time() + 600, log=logs.append,
+                                   python=str(fake), poll_s=0.05)
+    assert result["failed"] == [] and result["interrupted"] == ["run/fold_0"], logs
+    assert any(line.startswith("interrupted (exit 130): run/fold_0") for line in logs), logs
+    assert logs[-1].startswith("stopped: e [run/fold_0] at 0/2 epochs")
+
+
 @pytest.mark.slow
 def test_a_campaign_trains_publishes_and_reports(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow")

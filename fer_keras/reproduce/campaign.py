@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 
 QUEUE = Path("studies/campaign.toml")
+# A training process's exit status after SIGINT: 130 from `train`'s own handler, -2 if killed.
+INTERRUPTED = (130, -signal.SIGINT)
 STATE = Path("studies/.campaign.json")  # the running campaign's pids (git-ignored)
 CARRY = "carry.keras"
 # Seconds a `train` process needs besides its epochs (start, data loading, final artifacts).
@@ -287,10 +289,11 @@ def run_campaign(entries, deadline, log=print, python=sys.executable, poll_s=5.0
     """Trains the queue's unfinished folds in order until `deadline` (epoch seconds).
 
     Returns {"trained": [fold dirs that ran], "finished": [...], "published": [...],
-    "failed": [...]}. A fold whose next epoch would not end before the deadline is not started,
+    "failed": [...], "interrupted": [...]} (interrupted: stopped by SIGINT, from the deadline or a
+    user, not a failure; the fold resumes from its last checkpoint). A fold whose next epoch would not end before the deadline is not started,
     and the campaign stops there (later entries wait for the next session, in order).
     """
-    result = {"trained": [], "finished": [], "published": [], "failed": []}
+    result = {"trained": [], "finished": [], "published": [], "failed": [], "interrupted": []}
     for entry in entries:
         config = entry.config()
         for fold_dir in fold_dirs(entry, config):
@@ -317,7 +320,10 @@ def run_campaign(entries, deadline, log=print, python=sys.executable, poll_s=5.0
             STATE.unlink(missing_ok=True)
             result["trained"].append(str(fold_dir))
             done, total = fold_progress(fold_dir, config.epochs)
-            if code != 0:
+            if code in INTERRUPTED:
+                result["interrupted"].append(str(fold_dir))
+                log(f"interrupted (exit {code}): {fold_dir} resumes from its last checkpoint")
+            elif code != 0:
                 result["failed"].append(str(fold_dir))
                 log(f"FAILED (exit {code}): {fold_dir}; see {entry.output}/campaign.log")
             carry_over(fold_dir, finished=done >= total)
