@@ -166,6 +166,10 @@ def test_the_card_names_the_recipe_that_made_the_model():
     m["config"] = {**config, "init": "saved_models/x", "lr_schedule": "cosine", "epochs": 16}
     assert "fine-tuned from `saved_models/x`, learning rate cosine from 0.01 to 0 over 16" in (
         _recipe(m))
+    m["epochs_trained"] = 50  # the paper's rates, but not its augmentation or its loss
+    m["config"] = {**config, "augment": "flip_affine", "label_smoothing": 0.1}
+    assert _recipe(m) == ("product recipe, not the paper's row: learning rate constant 0.01, "
+                          "augmentation `flip_affine` (the paper's: `flip`), label smoothing 0.1")
 
 
 def test_the_epoch_estimate_is_the_slowest_recent_epoch(tmp_path):

@@ -68,6 +68,7 @@ def model_card(name, m):
     if paper not in (None, configured):
         epochs += f" (the paper's budget: {paper})"
     hardware = hardware_name(m, "unknown hardware")
+    smoothing = f", label smoothing {c['label_smoothing']}" if c.get("label_smoothing") else ""
     # publish always writes a SavedModel: a training run's "no SavedModel" note is moot
     notes = "".join(f"\n| note | {note} |" for note in m.get("notes", [])
                     if note != NO_SAVED_MODEL_NOTE)
@@ -87,7 +88,7 @@ embedded), `metrics.json` and `history.csv` of the training run. This card is ge
 | data | {DATA_TERMS.get(m['dataset'], m['dataset'])} |
 | protocol | `{m['protocol']}` fold {m['fold']} (split seed {m['split_seed']}): {' '.join(m['protocol_notes'])} |
 | preprocessing | 48 x 48 grey face crop (dataset crops as distributed; the predictor's Haar-cascade crop is documented in docs/deployment.md), repeated to 3 channels; raw 0-255 pixels in, scaled to [-1, 1] inside the model |
-| training | {epochs}, {_selected(m)}, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`, seed {m['seed']}; {hardware} |
+| training | {epochs}, {_selected(m)}, batch {c['batch_size']}, {c['optimizer']} lr {c['learning_rate']} momentum {c['momentum']} weight decay {c['weight_decay']}, augmentation `{c['augment']}`{smoothing}, seed {m['seed']}; {hardware} |
 | recipe | {_recipe(m)} |
 | accuracy | **{m['accuracy'] * 100:.2f} %** on {split}, {m['num_examples']} images; balanced accuracy {m['balanced_accuracy'] * 100:.2f} %, macro-F1 {m['macro_f1'] * 100:.2f} % |
 | recall per class (%) | {recall} |
@@ -121,7 +122,7 @@ def _schedule(c):
 def _recipe(m):
     """Which recipe made the model: the paper's (its preset's learning rate for every epoch it
     trained, from scratch or continued) or a separately named product recipe (another schedule,
-    or fine-tuned from another model)."""
+    or fine-tuned from another model, or another augmentation, or label smoothing)."""
     import dataclasses
 
     from fer_keras.presets import get_preset
@@ -137,11 +138,17 @@ def _recipe(m):
         preset = {}
     paper_config = dataclasses.replace(trained, **{k: preset[k] for k in (
         *SCHEDULE_FIELDS, "learning_rate", "epochs") if k in preset})
-    schedule = f"learning rate {_schedule(c)}"
+    changed = []  # what else departs from the paper's preset
+    if "augment" in preset and c.get("augment", preset["augment"]) != preset["augment"]:
+        changed.append(f"augmentation `{c['augment']}` (the paper's: `{preset['augment']}`)")
+    if c.get("label_smoothing"):
+        changed.append(f"label smoothing {c['label_smoothing']}")
+    schedule = ", ".join([f"learning rate {_schedule(c)}", *changed])
     if c.get("init"):
         return (f"product recipe, not the paper's row: fine-tuned from `{c['init']}`, "
                 f"{schedule}")
-    if not same_rates(trained, paper_config, int(m.get("epochs_trained") or trained.epochs)):
+    if changed or not same_rates(trained, paper_config,
+                                 int(m.get("epochs_trained") or trained.epochs)):
         return f"product recipe, not the paper's row: {schedule}"
     return (f"the paper's recipe (its preset's learning rate for each of the "
             f"{m.get('epochs_trained')} epochs trained): {schedule}")

@@ -116,6 +116,8 @@ class TrainConfig:
     lr_decay_start: int = _field(0, "step schedule: epochs at the initial rate before the decay "
                                  "periods start counting")
     augment: str = _field("flip", "training augmentation policy", choices=_policies)
+    label_smoothing: float = _field(0.0, "train against (1 - e) * one-hot + e / classes "
+                                    "(in neither paper: product recipes; training/losses.py)")
     class_weight: str = _field(None, "balanced: scikit-learn's n / (k * count) on the training "
                                "split", choices=CLASS_WEIGHTS)
     channels: int = _field(3, "input channels fed to the model (grey images are repeated)",
@@ -203,6 +205,8 @@ class TrainConfig:
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be a finite number >= 0, got "
                              f"{self.weight_decay!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing!r}")
         if self.lr_decay_epochs < 0 or not 0 < self.lr_decay_factor <= 1:
             raise ValueError("lr_decay_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
                              f"{self.lr_decay_epochs!r}, {self.lr_decay_factor!r}")

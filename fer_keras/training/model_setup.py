@@ -76,17 +76,19 @@ def compiled_trainer(config, ds, split, jit):
     drop = drop_remainder(config, len(split.train), jit)
     steps = tf_fit.num_steps(len(split.train), config.batch_size, drop)
     compile_trainer(trainer, model, make_optimizer(distribution.optimizer_config(config), steps),
-                    jit)
+                    jit, config.label_smoothing)
     return model, trainer, drop, steps
 
 
-def compile_trainer(trainer, model, optimizer, jit=False):
+def compile_trainer(trainer, model, optimizer, jit=False, label_smoothing=0.0):
     """Compiles `trainer` (`logits_model(model)`, or `model` itself) as every engine trains it:
-    sparse categorical cross-entropy (on logits when the trainer is the logits model), the
-    accuracy metric, `optimizer` built on its variables so that a checkpoint can be restored
-    into it. The device engine's compiled step calls this same loss object (`trainer.loss`)."""
-    import keras
+    sparse categorical cross-entropy (on logits when the trainer is the logits model; against
+    label-smoothed targets with `label_smoothing`, `training.losses`), the accuracy metric,
+    `optimizer` built on its variables so that a checkpoint can be restored into it. The device
+    engine's compiled step calls this same loss object (`trainer.loss`)."""
+    from fer_keras.training.losses import training_loss
 
-    trainer.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
-        from_logits=trainer is not model), metrics=["accuracy"], jit_compile=jit)
+    trainer.compile(optimizer=optimizer, loss=training_loss(label_smoothing,
+                                                            from_logits=trainer is not model),
+                    metrics=["accuracy"], jit_compile=jit)
     trainer.optimizer.build(trainer.trainable_variables)

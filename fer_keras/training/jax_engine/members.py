@@ -53,13 +53,14 @@ class Template:
         model: the built Keras model. trainer: its logits model.
         optimizer: `make_optimizer(config, steps)`, the checkpoint's optimizer.
         update_optimizer: `make_optimizer` with a constant rate, used by the compiled step.
+        label_smoothing: the loss's (`training.losses`; the config's `label_smoothing`).
     """
 
-    def __init__(self, model, trainer, optimizer, update_optimizer):
+    def __init__(self, model, trainer, optimizer, update_optimizer, label_smoothing=0.0):
         from fer_keras.training.model_setup import compile_trainer
 
         self.model, self.trainer = model, trainer
-        compile_trainer(trainer, model, optimizer)
+        compile_trainer(trainer, model, optimizer, label_smoothing=label_smoothing)
         update_optimizer.build(trainer.trainable_variables)
         self.update_optimizer = update_optimizer
         ids = [id(v) for v in update_optimizer.variables]

@@ -71,7 +71,7 @@ def _build_template(members, mixed, jit):
             if template is None:
                 constant = dataclasses.replace(config, lr_schedule="step", lr_decay_epochs=0)
                 template = Template(model, trainer, make_optimizer(config, m.steps),
-                                    make_optimizer(constant, m.steps))
+                                    make_optimizer(constant, m.steps), config.label_smoothing)
     return template, initial
 
 
@@ -223,7 +223,7 @@ def _program(template, config, ds, layers, has_boxes, num_models, mixed, mesh=No
 
     key = json.dumps([config.model, config.model_kwargs, list(ds.image_shape), ds.num_classes,
                       config.channels, config.optimizer, config.momentum, config.weight_decay,
-                      config.augment, has_boxes, num_models, mixed,
+                      config.augment, config.label_smoothing, has_boxes, num_models, mixed,
                       template.trainer is not template.model,
                       None if mesh is None else [str(d) for d in mesh.devices.flat]],
                      sort_keys=True, default=str)
