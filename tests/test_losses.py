@@ -72,6 +72,23 @@ def test_train_config_takes_and_checks_label_smoothing():
     assert TrainConfig.from_dict(old).run_key() == TrainConfig().run_key()
 
 
+def test_a_checkpoint_from_before_the_option_resumes(tmp_path):
+    """A fold checkpoint stores its run's key; one written before `label_smoothing` existed has
+    no such key, and an unsmoothed run resumes it (the campaign's FER2013 row did not, until the
+    key left out a zero smoothing). A smoothed run is another configuration and is refused."""
+    import json
+
+    from fer_keras.training.config import TrainConfig
+    from fer_keras.training.resume_rules import check_fold_state
+
+    before = json.loads(TrainConfig().run_key())
+    before.pop("label_smoothing", None)
+    state = {"run_key": json.dumps(before, sort_keys=True), "epochs_done": 3, "epochs": 10}
+    assert check_fold_state(state, TrainConfig(epochs=10), tmp_path) == []
+    with pytest.raises(ValueError, match="differing: label_smoothing \(None, now 0.1\)"):
+        check_fold_state(state, TrainConfig(epochs=10, label_smoothing=0.1), tmp_path)
+
+
 def test_compiled_trainer_minimises_the_smoothed_loss():
     """`compile_trainer` gives the trainer the smoothed loss, and train_on_batch reports it:
     the same weights and batch, a higher loss than without smoothing (for confident logits)."""

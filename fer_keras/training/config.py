@@ -277,6 +277,8 @@ class TrainConfig:
             d.pop(name)
         if not self.scale_lr:  # the reference batch changes nothing without scale_lr
             d.pop("reference_batch_size")
+        if not self.label_smoothing:  # no smoothing: the loss of every run before the option,
+            d.pop("label_smoothing")  # whose checkpoints and notebook folders keep their key
         return json.dumps(d, sort_keys=True, default=str)
 
     def describe(self, overridden=None):
