@@ -290,8 +290,9 @@ def run_campaign(entries, deadline, log=print, python=sys.executable, poll_s=5.0
 
     Returns {"trained": [fold dirs that ran], "finished": [...], "published": [...],
     "failed": [...], "interrupted": [...]} (interrupted: stopped by SIGINT, from the deadline or a
-    user, not a failure; the fold resumes from its last checkpoint). A fold whose next epoch would not end before the deadline is not started,
-    and the campaign stops there (later entries wait for the next session, in order).
+    user, not a failure; the fold resumes from its last checkpoint). A fold whose next epoch
+    would not end before the deadline is not started, and the campaign stops there (later
+    entries wait for the next session, in order).
     """
     result = {"trained": [], "finished": [], "published": [], "failed": [], "interrupted": []}
     for entry in entries:
