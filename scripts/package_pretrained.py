@@ -7,7 +7,10 @@ Writes `model.weights.h5` (every float32 array stored as float16; loaded back in
 model) and `model_info.json` (registered model, input shape, classes, the source's accuracy),
 then measures the loaded package model against the source `model.keras` on the source's
 evaluation split (FER2013: PublicTest): top-1 agreement and the largest difference of any class
-probability. The figures go into model_info.json; docs/deployment.md quotes them.
+probability, and fits the package model's own temperature on its validation split
+(`fer_keras.inference.evaluation.calibrate_model`, as `python -m fer_keras.calibrate --write`
+does), so that `Predictor` calibrates the package copy as it does the published model. The
+figures go into model_info.json; docs/deployment.md quotes them.
 """
 
 import argparse
@@ -65,6 +68,7 @@ def main(argv=None):
 
     import fer_keras.models  # noqa: F401 - registers the custom layers
     from fer_keras import pretrained
+    from fer_keras.inference.evaluation import calibrate_model
     from fer_keras.models.saving import build_published
 
     metrics = json.loads((args.source / "metrics.json").read_text())
@@ -93,9 +97,12 @@ def main(argv=None):
         "top1_agreement": float(np.mean(p_ref.argmax(1) == p_pkg.argmax(1))),
         "max_probability_difference": float(np.abs(p_ref - p_pkg).max()),
     }
+    info["calibration"] = calibrate_model(dest, dataset=metrics["dataset"],
+                                          data_dir=args.data_dir)
     (dest / pretrained.INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     size = (dest / "model.weights.h5").stat().st_size / 1e6
-    print(json.dumps({**info["agreement"], "size_mb": round(size, 2)}))
+    print(json.dumps({**info["agreement"], "size_mb": round(size, 2),
+                      "temperature": round(info["calibration"]["temperature"], 4)}))
 
 
 if __name__ == "__main__":

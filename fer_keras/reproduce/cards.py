@@ -127,6 +127,7 @@ def _recipe(m):
 
     from fer_keras.presets import get_preset
     from fer_keras.training.config import TrainConfig
+    from fer_keras.training.provenance import describe as describe_init
     from fer_keras.training.schedule import SCHEDULE_FIELDS, same_rates
 
     c = m["config"]
@@ -144,6 +145,9 @@ def _recipe(m):
     if c.get("label_smoothing"):
         changed.append(f"label smoothing {c['label_smoothing']}")
     schedule = ", ".join([f"learning rate {_schedule(c)}", *changed])
+    if m.get("init_source"):  # what --init loaded when the run began (training/provenance.py)
+        return (f"product recipe, not the paper's row: fine-tuned from "
+                f"{describe_init(m['init_source'])}, {schedule}")
     if c.get("init"):
         return (f"product recipe, not the paper's row: fine-tuned from `{c['init']}`, "
                 f"{schedule}")

@@ -10,7 +10,9 @@ The training engines (`loop`, `jax_engine.runner`) call these once a fold's trai
 
 import numpy as np
 
-from fer_keras.training import artifacts, distribution, epoch_eval, recover, resume_rules
+from fer_keras.training import (
+    artifacts, distribution, epoch_eval, provenance, recover, resume_rules,
+)
 from fer_keras.training.calibration import calibrate, reliability_diagram, scored
 from fer_keras.training.metrics import (
     classification_metrics, plot_confusion_matrix, plot_history,
@@ -92,7 +94,7 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                "selection": epoch_eval.selection(split),
                "best_epoch": state["best_epoch"] + 1, "split": name, **measured,
                "validation": val, **epoch_eval.test_figures(state["history"]),
-               **resume_rules.metrics_entries(state),
+               **resume_rules.metrics_entries(state), **provenance.metrics_entry(fold_dir.parent),
                **distribution.metrics_entry(state, distribution.plan(config))}
     metrics["hardware"]["summary"] = recover.hardware_summary(state,
                                                               metrics["hardware"]["summary"])

@@ -11,7 +11,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from fer_keras.training import artifacts, distribution, resume_rules, run_lock
+from fer_keras.training import artifacts, distribution, provenance, resume_rules, run_lock
 from fer_keras.training.config import TrainConfig
 from fer_keras.training.finite import TrainingDiverged  # noqa: F401 - the public name
 from fer_keras.training.fold_report import predict  # noqa: F401 - the public name
@@ -98,6 +98,7 @@ def _train_locked(config, run_dir, verbose, claim):
         raise ValueError(f"fold {bad[0]} does not exist: protocol '{protocol}' on {ds.name} "
                          f"has folds 0..{len(splits) - 1}")
     claim(folds)  # one writer per fold (run_lock)
+    provenance.record_init(config, run_dir)  # init.json: the --init file, before it changes
     if choose(config) == "device":
         from fer_keras.training.jax_engine import train_members as train_folds
     else:
