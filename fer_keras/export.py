@@ -8,7 +8,8 @@ Writes to `--output`: `model.keras` (a copy, for Grad-CAM), `saved_model/` (sign
 `serving_default`: `images` float32 N x H x W x C raw 0-255 -> `probabilities`; signature
 `class_names` -> the class names), `model_float32.tflite`, `model_dynamic_range.tflite`
 (int8 weights, float activations), `model_int8.tflite` (full integer, int8 input and output,
-calibrated on `--calibration-size` training images), `model_info.json` (class names, dataset,
+calibrated on `--calibration-size` training images, each activation range clipped to the
+`--activation-percentile` percentile of its values), `model_info.json` (class names, dataset,
 input shape, crop scale) and `export_report.json`. The TFLite models are converted from the
 model's deploy form (`fer_keras.deployment.deploy_form`: BN folded, SELU in two builtins,
 static shapes; `--keras-graph` converts the Keras graph instead).
@@ -26,7 +27,7 @@ import json
 import sys
 
 from fer_keras.console import add_verbose_flag, parse_quietly
-from fer_keras.deployment.exporter import ALL_FORMATS, FORMATS, export
+from fer_keras.deployment.exporter import ACTIVATION_PERCENTILE, ALL_FORMATS, FORMATS, export
 
 __all__ = ["FORMATS", "build_parser", "export", "main", "pin_threads"]
 
@@ -57,6 +58,10 @@ def build_parser():
     p.add_argument("--calibration-size", type=int, default=1000,
                    help="training images for the int8 calibration (200 lost 1.2 points of "
                         "FER2013 accuracy in int8, 1000 lost 0.95: docs/performance.md)")
+    p.add_argument("--activation-percentile", type=float, default=ACTIVATION_PERCENTILE,
+                   help="int8 activation ranges: this percentile of each tensor's values on the "
+                        f"calibration images (default {ACTIVATION_PERCENTILE}; 100: their "
+                        "min and max, the converter's own calibration)")
     p.add_argument("--keras-graph", action="store_true",
                    help="convert the Keras graph to TFLite as it is, not its deploy form "
                         "(fer_keras.deployment.deploy_form)")
@@ -88,7 +93,8 @@ def main(argv=None):
     try:
         report = export(args.model, args.output, args.dataset, args.data_dir, formats,
                         args.calibration_size, args.val_limit, args.float_tolerance,
-                        args.min_agreement, deploy=not args.keras_graph)
+                        args.min_agreement, deploy=not args.keras_graph,
+                        activation_percentile=args.activation_percentile)
     except (ValueError, DataError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_keras.deployment.activation_ranges import check_percentile
 from fer_keras.deployment.checks import (
     compare, latency_ms, log_entry, passed, predict_batched, tflite_entry,
 )
@@ -20,6 +21,10 @@ from fer_keras.deployment.tflite_convert import TFLITE_FILES, TFLITE_MODES
 
 FORMATS = ("saved_model",) + TFLITE_MODES
 ALL_FORMATS = FORMATS + ("onnx",)  # onnx on request: needs fer_keras[onnx]
+# The int8 activation ranges: this percentile of each tensor's values on the calibration images
+# (activation_ranges.py; on FER2013 it lifted int8's top-1 agreement with Keras from 88.7 to
+# 94.4 %).
+ACTIVATION_PERCENTILE = 99.99
 DEPLOY_DIR = ".deploy_saved_model"  # the deploy form's SavedModel, while converting
 
 
@@ -52,12 +57,16 @@ def load_split_images(dataset=None, data_dir=None, info=None, channels=3, split=
 
 def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
            calibration_size=1000, val_limit=None, float_tolerance=1e-3, min_agreement=0.9,
-           latency_repeats=50, log=print, deploy=True):
+           latency_repeats=50, log=print, deploy=True,
+           activation_percentile=ACTIVATION_PERCENTILE):
     """Exports a Keras artifact to every format in `formats`, checks each, returns the report.
 
     With `deploy` (the default) the TFLite models are converted from the model's deploy form
     (`fer_keras.deployment.deploy_form`: BN folded, SELU in two builtins, static shapes), and
     still checked against the Keras model itself; `deploy=False` converts the Keras graph.
+    The int8 model's activation ranges are clipped to the `activation_percentile`-th
+    percentile of each tensor's values on the calibration images (100: their min and max;
+    `fer_keras.deployment.activation_ranges`).
 
     The report (also written to `export_report.json`) has per format: file, size_bytes,
     agreement / max_abs_diff / accuracy on the validation split, latency_ms (batch 1, one
@@ -66,12 +75,14 @@ def export(model_path, output, dataset=None, data_dir=None, formats=FORMATS,
     from fer_keras.deployment.saved_model import write_saved_model
 
     artifact = _keras_artifact(model_path)
+    activation_percentile = check_percentile(activation_percentile)
     if "onnx" in formats:
         from fer_keras.inference.onnx_model import require_onnx
 
         require_onnx()  # before the data is loaded and timed
     with staging(output) as stage:  # written whole into `output`, or not at all
-        job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log, deploy)
+        job = _Job(artifact, stage, dataset, data_dir, val_limit, latency_repeats, log, deploy,
+                   activation_percentile)
         job.report["formats"].update(_keep_earlier_formats(output, stage, artifact, formats))
         write_saved_model(job.model, job.saved_dir, job.loaded.class_names)
         for fmt in formats:
@@ -134,7 +145,7 @@ class _Job:
     """One export: the loaded model, its validation images and the report being filled."""
 
     def __init__(self, artifact, output, dataset, data_dir, val_limit, repeats, log,
-                 deploy=True):
+                 deploy=True, activation_percentile=ACTIVATION_PERCENTILE):
         from fer_keras.inference.loading import artifact_info, load_model
         from fer_keras.inference.tflite import interpreter_class
 
@@ -162,6 +173,7 @@ class _Job:
         self.reference = predict_batched(self.loaded.predict, self.x_val)
         self.saved_dir, self.representative = self.output / "saved_model", None
         self.deploy, self._tflite_source = deploy, {}
+        self.activation_percentile = activation_percentile
         self.report = {"model": str(artifact), "dataset": self.dataset, "validation": val_desc,
                        "class_names": list(self.loaded.class_names),
                        "input_shape": list(self.loaded.input_shape),
@@ -200,16 +212,21 @@ class _Job:
         if fmt == "int8" and self.representative is None:
             self.representative, _, _, cal_desc = load_split_images(
                 self.dataset, self.data_dir, self.info, self.channels, "train", calibration_size)
+            ranges = ("min/max" if self.activation_percentile >= 100 else
+                      f"percentile {self.activation_percentile:g}")
             self.report["calibration"] = cal_desc
-            self.log(f"calibration: {cal_desc}")
+            self.report["activation_ranges"] = ranges
+            self.log(f"calibration: {cal_desc}, activation ranges {ranges}")
         path = self.output / TFLITE_FILES[fmt]
         source = self._tflite_saved_model(fmt)
         if fmt == "int8" and self.deploy:  # ELU int8 (fer_keras.deployment.int8_elu)
             from fer_keras.deployment.int8_elu import int8_elu_flatbuffer
 
-            flatbuffer = int8_elu_flatbuffer(source, self.representative)
+            flatbuffer = int8_elu_flatbuffer(source, self.representative,
+                                             self.activation_percentile)
         else:
-            flatbuffer = convert_tflite(source, fmt, self.representative)
+            flatbuffer = convert_tflite(source, fmt, self.representative,
+                                        activation_percentile=self.activation_percentile)
         path.write_bytes(flatbuffer)
         return self._measure(TFLiteRunner(path, num_threads=1), tflite_entry(path, fmt))
 

@@ -59,10 +59,12 @@ def fuse_float_elu(flatbuffer):
     return bytes(fbu.convert_object_to_bytearray(model)), fused
 
 
-def int8_elu_flatbuffer(saved_model_dir, representative):
+def int8_elu_flatbuffer(saved_model_dir, representative, activation_percentile=100.0):
     """The int8 model `export` ships (and `benchmark --deploy` times): the SavedModel of
     ``deploy_form(model, integer="elu")`` converted full-integer, calibrated on
-    `representative`, then every float ELU chain fused (`fuse_float_elu`)."""
+    `representative` (activation ranges: `convert_tflite`'s `activation_percentile`), then
+    every float ELU chain fused (`fuse_float_elu`)."""
     from fer_keras.deployment.tflite_convert import convert_tflite
 
-    return fuse_float_elu(convert_tflite(saved_model_dir, "int8", representative))[0]
+    return fuse_float_elu(convert_tflite(saved_model_dir, "int8", representative,
+                                         activation_percentile=activation_percentile))[0]

@@ -7,12 +7,15 @@ TFLite builtin ops are allowed (no Flex / Select TF ops): conversion fails other
 writes these files and `benchmark` times the same conversions.
 """
 
+from fer_keras.deployment.activation_ranges import check_percentile, percentile_int8
+
 TFLITE_MODES = ("float32", "dynamic_range", "int8")
 TFLITE_FILES = {"float32": "model_float32.tflite", "dynamic_range": "model_dynamic_range.tflite",
                 "int8": "model_int8.tflite"}
 
 
-def convert_tflite(saved_model_dir, mode, representative=None, integer_io=True):
+def convert_tflite(saved_model_dir, mode, representative=None, integer_io=True,
+                   activation_percentile=100.0):
     """TFLite flatbuffer bytes of the SavedModel's `serving_default` signature in `mode`.
 
     Args:
@@ -22,11 +25,20 @@ def convert_tflite(saved_model_dir, mode, representative=None, integer_io=True):
         integer_io: the int8 model's input and output are int8 (the default); False keeps
             them float32 (a QUANTIZE at the input and a DEQUANTIZE at the output, every op
             between still integer).
+        activation_percentile: the int8 model's activation ranges: 100 (the default here) is
+            the converter's min/max over `representative`; below 100 each range is clipped to
+            that percentile of the tensor's values (`fer_keras.deployment.activation_ranges`;
+            `export` uses 99.99).
     """
     import tensorflow as tf
 
     if mode not in TFLITE_MODES:
         raise ValueError(f"mode must be one of {', '.join(TFLITE_MODES)}, got {mode!r}")
+    if mode == "int8" and check_percentile(activation_percentile) < 100:
+        if representative is None:
+            raise ValueError("the int8 export needs representative images")
+        return percentile_int8(saved_model_dir, representative, activation_percentile,
+                               integer_io)
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
                                                     signature_keys=["serving_default"])
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

@@ -34,11 +34,15 @@ def interpreter_class():
     return tf.lite.Interpreter, "tf.lite"
 
 
-def make_interpreter(model_path=None, model_content=None, num_threads=None, delegates=True):
+def make_interpreter(model_path=None, model_content=None, num_threads=None, delegates=True,
+                     preserve_all_tensors=False):
     """An allocated interpreter; `delegates=False` keeps XNNPACK from replacing the model's ops
-    by DELEGATE nodes (used to list the model's own ops)."""
+    by DELEGATE nodes (used to list the model's own ops); `preserve_all_tensors` keeps every
+    intermediate tensor readable after `invoke` (int8 percentile calibration)."""
     cls, source = interpreter_class()
     kwargs = {"num_threads": num_threads} if num_threads else {}
+    if preserve_all_tensors:
+        kwargs["experimental_preserve_all_tensors"] = True
     if not delegates:
         if source == "ai-edge-litert":
             from ai_edge_litert.interpreter import OpResolverType

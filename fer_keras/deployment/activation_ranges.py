@@ -1,0 +1,150 @@
+"""Int8 activation ranges from percentiles of the calibration images, not their extremes.
+
+TensorFlow's int8 quantizer gives every activation tensor the range [min, max] it saw on the
+representative images. A few extreme values then set the step of all 256 levels: in the
+published FER2013 I-MobileNetV2 the stem convolution's outputs have a standard deviation near 1
+and a maximum near 19, so one int8 step is 0.16 standard deviations, and the error compounds
+through 17 blocks (relative RMS error of the probabilities 0.22 against the float32 TFLite;
+`scripts/int8_layer_error.py`). Clipping each range to percentiles of the tensor's values
+(percentile calibration, as in Wu et al. 2020, "Integer Quantization for Deep Learning Inference:
+Principles and Empirical Evaluation", arXiv:2004.09602) trades a little saturation of rare values
+for a finer step everywhere else. Measured on FER2013 PublicTest (3,589 images, 1,000
+calibration images; docs/deployment.md, "Int8 activation ranges"): top-1 agreement of the int8
+model with Keras 88.7 % -> 94.4 % at the 99.99th percentile for the 61.27 % model, 92.1 % ->
+94.5 % for the 59.13 % one.
+
+How: the converter calibrates only (`_experimental_calibrate_only`, as TensorFlow's own
+`QuantizationDebugger` does), leaving a float model whose tensors carry their observed min and
+max; the calibrated model is run again on the same images in float (every tensor kept), each
+tensor's range is narrowed to its `percentile`-th and (100 - `percentile`)-th percentiles over
+all its elements (exact, from the running top and bottom k values), and the result is quantised
+with the quantizer's own pass (`mlir_quantize`). Ranges only ever narrow and keep 0 inside; the
+model's input and output tensors keep theirs (raw pixels quantise exactly with scale 1; the
+probabilities keep [0, 1]). `percentile=100` is the plain min/max calibration.
+"""
+
+import numpy as np
+
+BATCH = 64  # calibration images per float run when collecting tensor values
+
+
+def check_percentile(value):
+    """`value` as a float in (50, 100]; a ValueError naming it otherwise."""
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        p = float("nan")
+    if not 50 < p <= 100:
+        raise ValueError(f"the activation percentile must be in (50, 100], got {value!r} "
+                         "(100: the plain min/max calibration)")
+    return p
+
+
+class _Extremes:
+    """The k largest and k smallest values seen of one tensor, merged batch by batch."""
+
+    def __init__(self, k):
+        self.k, self.high, self.low = k, np.empty(0, np.float32), np.empty(0, np.float32)
+
+    def add(self, values):
+        k = self.k
+        high = np.concatenate([self.high, values])
+        low = np.concatenate([self.low, values])
+        self.high = high if len(high) <= k else np.partition(high, len(high) - k)[-k:]
+        self.low = low if len(low) <= k else np.partition(low, k - 1)[:k]
+
+    def range(self):
+        return float(self.low.max()), float(self.high.min())
+
+
+def percentile_ranges(batches, percentile, count):
+    """{tensor name: (low, high)}: the (100 - p)-th and p-th percentiles of each tensor's
+    elements over `count` examples. `batches` yields {name: float array} (first dimension: the
+    batch) with the same tensors each time; only the extreme values are kept between batches."""
+    extremes = {}
+    for batch in batches:
+        for name, value in batch.items():
+            if name not in extremes:
+                total = value.size // max(1, value.shape[0]) * count
+                extremes[name] = _Extremes(max(1, int(np.ceil(total * (100 - percentile) / 100))))
+            extremes[name].add(np.asarray(value, np.float32).ravel())
+    return {name: e.range() for name, e in extremes.items()}
+
+
+def calibrated_model(saved_model_dir, representative):
+    """The float TFLite model of the SavedModel with each tensor's observed min/max recorded."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
+                                                    signature_keys=["serving_default"])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([representative[i:i + 1]]
+                                           for i in range(len(representative)))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv._experimental_calibrate_only = True  # noqa: SLF001 - TF's QuantizationDebugger does so
+    return conv.convert()
+
+
+def tensor_values(calibrated, representative):
+    """Yields, per batch of BATCH images, {tensor name: its float values} of every float tensor
+    of the calibrated model that has a batch dimension (the model run in float, no delegate,
+    every tensor kept)."""
+    from fer_keras.inference.tflite import make_interpreter
+
+    interpreter = make_interpreter(model_content=calibrated, delegates=False,
+                                   preserve_all_tensors=True)
+    index = interpreter.get_input_details()[0]["index"]
+    for start in range(0, len(representative), BATCH):
+        x = np.asarray(representative[start:start + BATCH], np.float32)
+        interpreter.resize_tensor_input(index, list(x.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(index, x)
+        interpreter.invoke()
+        values = {}
+        for detail in interpreter.get_tensor_details():
+            try:
+                value = interpreter.get_tensor(detail["index"])
+            except ValueError:  # a tensor the runtime does not keep (no data)
+                continue
+            if value is not None and value.dtype == np.float32 and value.ndim \
+                    and value.shape[0] == len(x):
+                values[detail["name"]] = value
+        yield values
+
+
+def narrow_ranges(calibrated, ranges):
+    """`calibrated` with each recorded min/max narrowed to `ranges` (the model's input and
+    output tensors excepted); returns (bytes, number of tensors narrowed)."""
+    from ai_edge_litert.tools import flatbuffer_utils as fbu
+
+    model = fbu.read_model_from_bytearray(bytearray(calibrated))
+    narrowed = 0
+    for subgraph in model.subgraphs:
+        ends = set(subgraph.inputs) | set(subgraph.outputs)
+        for i, tensor in enumerate(subgraph.tensors):
+            q, name = tensor.quantization, tensor.name
+            name = name.decode() if isinstance(name, bytes) else name
+            if i in ends or q is None or q.min is None or len(q.min) != 1 or name not in ranges:
+                continue
+            low, high = ranges[name]
+            new_min, new_max = max(float(q.min[0]), min(low, 0.0)), min(float(q.max[0]),
+                                                                         max(high, 0.0))
+            if (new_min, new_max) != (float(q.min[0]), float(q.max[0])):
+                q.min, q.max = np.array([new_min], np.float32), np.array([new_max], np.float32)
+                narrowed += 1
+    return bytes(fbu.convert_object_to_bytearray(model)), narrowed
+
+
+def percentile_int8(saved_model_dir, representative, percentile, integer_io=True):
+    """The full-integer TFLite model (bytes) of the SavedModel with percentile activation
+    ranges; `integer_io` as in `tflite_convert.convert_tflite`."""
+    import tensorflow as tf
+    from tensorflow.lite.python.convert import mlir_quantize
+
+    calibrated = calibrated_model(saved_model_dir, representative)
+    if percentile < 100:
+        ranges = percentile_ranges(tensor_values(calibrated, representative), percentile,
+                                   len(representative))
+        calibrated, _ = narrow_ranges(calibrated, ranges)
+    io = tf.int8 if integer_io else tf.float32
+    return mlir_quantize(calibrated, False, input_data_type=io, output_data_type=io)
