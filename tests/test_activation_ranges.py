@@ -109,3 +109,23 @@ def test_layer_errors_show_the_coarse_step_and_the_error_it_carries(tmp_path):
     assert rows[99][conv]["step_over_std"] < rows[100][conv]["step_over_std"] / 3
     assert rows[99][conv]["relative_rmse"] < rows[100][conv]["relative_rmse"]
     assert 0 < rows[100][conv]["relative_rmse"] < 0.5
+
+
+@pytest.mark.tf
+def test_the_batch_follows_the_memory_budget_and_the_ranges_do_not(tmp_path):
+    """Every intermediate tensor stays allocated while the values are collected (Light-NTWRN:
+    about 0.3 GB an image), so the batch shrinks to the budget; the percentiles do not depend
+    on it."""
+    from fer_keras.deployment.activation_ranges import calibrated_model, tensor_values
+    from fer_keras.deployment.saved_model import write_saved_model
+
+    saved = write_saved_model(_model(), tmp_path / "saved")
+    images = np.random.default_rng(2).uniform(0, 255, (20, 8, 8, 3)).astype(np.float32)
+    calibrated = calibrated_model(saved, images)
+    small = list(tensor_values(calibrated, images, memory_budget=1))
+    assert [len(next(iter(b.values()))) for b in small] == [1] * 20
+    large = list(tensor_values(calibrated, images))
+    assert [len(next(iter(b.values()))) for b in large] == [1, 19]
+    a, b = percentile_ranges(small, 99, 20), percentile_ranges(large, 99, 20)
+    assert a.keys() == b.keys()  # equal up to float rounding (the kernels differ by batch)
+    assert all(a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6) for k in a)
