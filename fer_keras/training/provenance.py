@@ -10,7 +10,6 @@ code revision. A resumed or carried-over run keeps the first record (docs/traini
 "Run folder").
 """
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -25,12 +24,10 @@ SOURCE_KEYS = ("model", "dataset", "protocol", "fold", "epochs_trained", "best_e
 
 def describe_init(path):
     """The record of the model `path` names (as `--init` resolves it)."""
+    from fer_keras.inference.digests import digest
+
     file = Path(find_model_file(path, "init"))
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    record = {"path": str(path), "file": str(file), "sha256": digest.hexdigest()}
+    record = {"path": str(path), "file": str(file), "sha256": digest(file)}
     metrics_file = file.parent / "metrics.json"
     if metrics_file.is_file():
         metrics = json.loads(metrics_file.read_text())
