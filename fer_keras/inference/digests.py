@@ -6,26 +6,13 @@ one is refused (`check_digests`), so a folder mixing files of two exports never 
 model's outputs under the other's class names.
 """
 
-import hashlib
 from pathlib import Path
+
+from fer_keras.checksums import digest  # noqa: F401 - re-exported: the artifacts' digest
 
 
 class ArtifactMismatch(ValueError):
     """An export folder's artifact is not the one its model_info.json describes."""
-
-
-def digest(path):
-    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
-    path = Path(path)
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode() + b"\0")
-        with open(f, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def digests(folder, names):

@@ -13,6 +13,7 @@ code revision. A resumed or carried-over run keeps the first record (docs/traini
 import json
 from pathlib import Path
 
+from fer_keras.checksums import digest
 from fer_keras.training import artifacts
 from fer_keras.training.weights import find_model_file
 
@@ -24,8 +25,6 @@ SOURCE_KEYS = ("model", "dataset", "protocol", "fold", "epochs_trained", "best_e
 
 def describe_init(path):
     """The record of the model `path` names (as `--init` resolves it)."""
-    from fer_keras.inference.digests import digest
-
     file = Path(find_model_file(path, "init"))
     record = {"path": str(path), "file": str(file), "sha256": digest(file)}
     metrics_file = file.parent / "metrics.json"
