@@ -15,11 +15,11 @@ import textwrap
 
 import pytest
 
+from backends import require_backend
+
 from helpers import max_weight_difference
 
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "jax":
-    pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
+keras = require_backend("jax")
 
 # Measured 2026-12-03 (JAX 0.10, 2 virtual CPU devices, 6 steps of a tiny WRN, no dropout): the
 # largest weight difference is 2.4e-7 (the loop), under 1e-5 (the device engine, one model) and

@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "jax":
-    pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("jax")
 jax = pytest.importorskip("jax")
 
 # Process 1's audit hook: writes (open for writing, create, rename, remove) under FER_AUDIT_RUN.

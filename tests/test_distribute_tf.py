@@ -16,11 +16,11 @@ import textwrap
 
 import pytest
 
+from backends import require_backend
+
 from helpers import max_weight_difference
 
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("run with KERAS_BACKEND=tensorflow", allow_module_level=True)
+keras = require_backend("tensorflow")
 
 # Measured 2026-12-03: the largest weight difference after 2 epochs (6 steps) is in the low 1e-6;
 # unsynchronised BatchNormalization statistics alone make it about 1e-2 (asserted below).

@@ -7,11 +7,10 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("the fold pipeline and the benchmark's fold path are TensorFlow's",
-                allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend(
+    "tensorflow", "the fold pipeline and the benchmark's fold path are TensorFlow's")
 
 from fer_keras.data import load_dataset, make_tf_dataset  # noqa: E402
 from fer_keras.training import keras_engine  # noqa: E402

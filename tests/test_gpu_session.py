@@ -21,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("jax")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "jax":
-    pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("jax")
 
 from data_fixtures import face, make_ckplus, make_fer_csv, make_jaffe  # noqa: E402
 from fer_keras.data import load_dataset, save_packed  # noqa: E402

@@ -12,10 +12,9 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("jax")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "jax":
-    pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("jax")
 
 from fer_keras.training import checkpoint, resolve_config, train  # noqa: E402
 from fer_keras.training.jax_engine import data as device_data  # noqa: E402

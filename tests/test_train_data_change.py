@@ -5,10 +5,9 @@ import json
 
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("the training tests run on the TensorFlow backend", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("tensorflow", "the training tests run on the TensorFlow backend")
 
 from data_fixtures import face, isolated_cache, make_ckplus, save  # noqa: E402,F401
 from fer_keras.training import loop  # noqa: E402

@@ -11,10 +11,9 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("the end-to-end tests run on the TensorFlow backend", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("tensorflow", "the end-to-end tests run on the TensorFlow backend")
 
 from fer_keras.training import artifacts, keras_engine, loop  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402

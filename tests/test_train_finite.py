@@ -10,10 +10,9 @@ import math
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("the training tests run on the TensorFlow backend", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("tensorflow", "the training tests run on the TensorFlow backend")
 
 from data_fixtures import isolated_cache  # noqa: E402,F401
 from fer_keras.train import main as train_main  # noqa: E402

@@ -4,11 +4,9 @@
 import importlib.util
 import json
 
-import pytest
+from backends import require_backend
 
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "jax":
-    pytest.skip("run with KERAS_BACKEND=jax", allow_module_level=True)
+keras = require_backend("jax")
 
 
 def test_short_training_run_on_jax(tmp_path):

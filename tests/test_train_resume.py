@@ -15,10 +15,9 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("the subprocess runs use the TensorFlow backend", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("tensorflow", "the subprocess runs use the TensorFlow backend")
 
 TOLERANCE = 1e-6
 

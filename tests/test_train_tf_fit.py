@@ -19,10 +19,9 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
-if keras.backend.backend() != "tensorflow":
-    pytest.skip("engine 'fit' runs on the TensorFlow backend", allow_module_level=True)
+from backends import require_backend
+
+keras = require_backend("tensorflow", "engine 'fit' runs on the TensorFlow backend")
 
 from fer_keras.training import checkpoint, keras_engine, loop, tf_fit  # noqa: E402
 from fer_keras.training.config import resolve_config  # noqa: E402

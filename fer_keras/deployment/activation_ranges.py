@@ -89,23 +89,11 @@ def calibrated_model(saved_model_dir, representative):
 
 
 def _run(interpreter, x):
-    """Runs the interpreter on `x`; returns {name: value} of its float tensors with a batch
-    dimension."""
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, list(x.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, x)
-    interpreter.invoke()
-    values = {}
-    for detail in interpreter.get_tensor_details():
-        try:
-            value = interpreter.get_tensor(detail["index"])
-        except ValueError:  # a tensor the runtime does not keep (no data)
-            continue
-        if value is not None and value.dtype == np.float32 and value.ndim \
-                and value.shape[0] == len(x):
-            values[detail["name"]] = value
-    return values
+    """{name: value} of the float tensors with a batch dimension, the interpreter run on `x`."""
+    from fer_keras.inference.tflite import batch_tensors
+
+    return {name: value for name, (value, _) in batch_tensors(interpreter, x).items()
+            if value.dtype == np.float32}
 
 
 def tensor_values(calibrated, representative, memory_budget=MEMORY_BUDGET):

@@ -16,32 +16,20 @@ figure in docs/deployment.md ("Int8 activation ranges").
 
 import numpy as np
 
-from fer_keras.inference.tflite import make_interpreter, quantize_input
+from fer_keras.inference.tflite import batch_tensors, make_interpreter
 
 
 def _tensors(flatbuffer, images):
     """{name: (float values, scale or None)} of the tensors with a batch dimension."""
     interpreter = make_interpreter(model_content=flatbuffer, delegates=False,
                                    preserve_all_tensors=True)
-    detail = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(detail["index"], list(images.shape))
-    interpreter.allocate_tensors()
-    detail = interpreter.get_input_details()[0]
-    interpreter.set_tensor(detail["index"], quantize_input(images, detail))
-    interpreter.invoke()
     out = {}
-    for t in interpreter.get_tensor_details():
-        try:
-            value = interpreter.get_tensor(t["index"])
-        except ValueError:  # a tensor without data (a constant folded away)
-            continue
-        if value is None or value.ndim == 0 or value.shape[0] != len(images):
-            continue
-        scale, zero = t["quantization"]
+    for name, (value, detail) in batch_tensors(interpreter, images).items():
+        scale, zero = detail["quantization"]
         if value.dtype == np.int8 and scale:
-            out[t["name"]] = ((value.astype(np.float32) - zero) * scale, float(scale))
+            out[name] = ((value.astype(np.float32) - zero) * scale, float(scale))
         elif value.dtype == np.float32:
-            out[t["name"]] = (value, None)
+            out[name] = (value, None)
     return out
 
 

@@ -70,6 +70,29 @@ def quantize_input(x, detail):
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
 
 
+def batch_tensors(interpreter, x):
+    """Runs `interpreter` (made with `preserve_all_tensors=True`) on the batch `x` (raw float32
+    pixels, quantised for an integer input) and returns {name: (value, tensor detail)} of every
+    tensor with data and a batch dimension: the per-tensor values that int8 calibration
+    (`fer_keras.deployment.activation_ranges`) and the int8 error report
+    (`fer_keras.deployment.int8_error`) read."""
+    index = interpreter.get_input_details()[0]["index"]
+    interpreter.resize_tensor_input(index, list(x.shape))
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(index, quantize_input(x, detail))
+    interpreter.invoke()
+    values = {}
+    for detail in interpreter.get_tensor_details():
+        try:
+            value = interpreter.get_tensor(detail["index"])
+        except ValueError:  # a tensor the runtime does not keep (a constant folded away)
+            continue
+        if value is not None and value.ndim and value.shape[0] == len(x):
+            values[detail["name"]] = (value, detail)
+    return values
+
+
 class TFLiteRunner:
     """Calls a TFLite classifier on float32 raw-pixel batches; returns float32 probabilities."""
 
