@@ -15,6 +15,7 @@ from fer_keras.reproduce import campaign
 TINY = ("--dataset synthetic --dataset-options '{\"num_examples\": 70, \"image_size\": 32}' "
         "--model i_mobilenetv2 --model-kwargs '{\"alpha\": 0.35, \"scale_top_stage\": true}' "
         "--batch-size 32")
+CARRY = campaign.CARRY
 
 
 def _queue(tmp_path, text):
@@ -65,16 +66,44 @@ def test_a_carried_fold_is_recovered_without_its_init(tmp_path):
     command = campaign.fold_command(entry, fold, 600, python="py")
     assert "--init" not in command and "old/model.keras" not in command
     assert command[command.index("--recover-from") + 1] == str(fold / campaign.CARRY)
-    (fold / "checkpoint.npz").write_bytes(b"x")  # this session's checkpoint wins
-    assert "--recover-from" not in campaign.fold_command(entry, fold, 600, python="py")
+    for name in ("carry-state.npz", "checkpoint.npz"):  # `train` resumes from either itself
+        (fold / CARRY).write_bytes(b"x")
+        (fold / name).write_bytes(b"x")
+        assert "--recover-from" not in campaign.fold_command(entry, fold, 600, python="py")
+        (fold / name).unlink()
 
 
-def test_carry_follows_the_best_model_and_goes_when_finished(tmp_path):
+def test_the_carry_is_the_checkpoint_without_momentum_and_goes_when_finished(tmp_path):
+    """(tests/test_train_carried.py resumes a real run from it.)"""
+    import numpy as np
+
+    from fer_keras.training.checkpoint import CARRIED
+
+    (tmp_path / CARRY).write_bytes(b"an older carry")
     (tmp_path / "model.keras").write_bytes(b"best")
+    campaign.carry_over(tmp_path, finished=False)  # no checkpoint: nothing to carry yet
+    assert (tmp_path / CARRY).exists() and not (tmp_path / CARRIED).exists()
+    np.savez(tmp_path / "checkpoint.npz", **{
+        "state": np.frombuffer(b"{}", np.uint8), "model/00000": np.ones(3),
+        "optimizer/00000": np.array(7), "optimizer/00001": np.ones(3), "best/00000": np.ones(3)})
     campaign.carry_over(tmp_path, finished=False)
-    assert (tmp_path / campaign.CARRY).read_bytes() == b"best"
+    with np.load(tmp_path / CARRIED) as carried:
+        assert sorted(carried.files) == ["best/00000", "carried", "model/00000",
+                                         "optimizer/00000", "state"]
+    assert not (tmp_path / CARRY).exists()  # replaced by the state
     campaign.carry_over(tmp_path, finished=True)
-    assert not (tmp_path / campaign.CARRY).exists()
+    assert not (tmp_path / CARRIED).exists()
+
+
+def test_stop_asks_the_running_training_to_end_its_epoch(tmp_path, monkeypatch):
+    import argparse
+    import signal
+
+    sent = []
+    monkeypatch.setattr(campaign, "signal_running", lambda sig: sent.append(sig) or 123)
+    args = argparse.Namespace(pause=False, resume=False, stop=True)
+    assert campaign.main(args) == 0
+    assert sent == [signal.SIGCONT, signal.SIGTERM]
 
 
 def _metrics(accuracy, dataset="fer2013", protocol="official"):

@@ -4,6 +4,7 @@
     python -m fer_keras.reproduce campaign --status           # what is done, what is next
     python -m fer_keras.reproduce campaign --pause            # SIGSTOP the training (benchmarks)
     python -m fer_keras.reproduce campaign --continue         # SIGCONT it
+    python -m fer_keras.reproduce campaign --stop             # stop after the current epoch
 
 The queue (`studies/campaign.toml`, in order) lists ordinary `python -m fer_keras.train` runs,
 each with its run folder. The campaign takes the first unfinished fold, trains it at the lowest
@@ -11,12 +12,16 @@ priority (`nice -n 19`) with a `--time-limit` that ends its last epoch before `-
 on to the next until the time is spent; a run stopped by the time limit resumes from its
 checkpoint (written after every epoch) when the campaign reaches it again.
 
-A session's checkpoints do not outlive the session (only committed files do, and checkpoints are
-never committed), so when the campaign stops with a fold unfinished it copies that fold's
-best-epoch `model.keras` to `carry.keras` beside its metrics.json: the one file, committed, from
-which the next session continues the fold (`train --recover-from`, fresh momentum, the epochs
-after the best one trained again; docs/training.md, "Recovering"). A finished fold's carry is
-removed. An entry with `publish = "NAME"` replaces `saved_models/NAME` whenever its
+A session's files do not outlive the session (only committed ones do, and the 46 MB
+checkpoints are never committed), so when the campaign stops with a fold unfinished it writes
+the fold's checkpoint without its momentum buffers to `carry-state.npz`
+(`checkpoint.write_carried`, 31 MB for I-MobileNetV2): the one file, committed, from which the
+next session resumes the fold after its last epoch, with the same selected epoch and best weights
+(momentum restarts at zero; docs/training.md, "Run folder"). A finished fold's carry is removed.
+Folds carried before it existed hold `carry.keras`, their best model, and continue from that
+(`train --recover-from`: the epochs after the best one are trained again, which kept a fold
+whose validation accuracy stopped rising from ever passing its best epoch by more than a
+session's epochs). An entry with `publish = "NAME"` replaces `saved_models/NAME` whenever its
 selection-split accuracy beats the published model's on the same split (`cards.publish`).
 
 docs/reproduction.md, "The campaign", lists the queue and the CPU-hours each run took.
@@ -27,7 +32,6 @@ import datetime
 import json
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -114,13 +118,13 @@ def epoch_seconds(fold_dir, fallback):
 
 
 def fold_command(entry, fold_dir, time_limit, python=sys.executable):
-    """The niced `train` command of one fold; `--recover-from carry.keras` when the fold has
-    a carry and no checkpoint (a fold continued from an earlier session)."""
-    from fer_keras.training.checkpoint import FILENAME
+    """The niced `train` command of one fold; `--recover-from carry.keras` when the fold has an
+    old-style carry and no checkpoint (`train` itself resumes from `carry-state.npz`)."""
+    from fer_keras.training.checkpoint import CARRIED, FILENAME
 
     args = list(entry.args)
     carry = Path(fold_dir) / CARRY
-    if carry.is_file() and not (Path(fold_dir) / FILENAME).is_file():
+    if carry.is_file() and not any((Path(fold_dir) / n).is_file() for n in (FILENAME, CARRIED)):
         args = _without(args, "--init") + ["--recover-from", str(carry)]
     fold = fold_dir.name.split("_", 1)[1]
     return (["nice", "-n", "19", python, "-m", "fer_keras.train", *args, "--output",
@@ -150,7 +154,8 @@ def status_lines(entries):
             mark = ""
             if done < total and not next_marked:
                 mark, next_marked = "  <- next", True
-            carry = " (carry)" if (fold_dir / CARRY).is_file() else ""
+            carry = " (carry)" if any((fold_dir / n).is_file()
+                                      for n in (CARRY, "carry-state.npz")) else ""
             lines.append(f"{state:>16}  {entry.name} [{fold_dir}]{carry}{mark}")
     return lines
 
@@ -169,14 +174,17 @@ def deadline_from(until, now=None):
 
 
 def carry_over(fold_dir, finished):
-    """Keeps `carry.keras` = the fold's best model while unfinished; removes it when finished."""
-    carry, best = Path(fold_dir) / CARRY, Path(fold_dir) / "model.keras"
+    """Keeps `carry-state.npz` (the fold's checkpoint without momentum) while the fold is
+    unfinished, replacing an older `carry.keras`; removes both when it is finished."""
+    from fer_keras.training.checkpoint import CARRIED, FILENAME, write_carried
+
+    fold_dir = Path(fold_dir)
     if finished:
-        carry.unlink(missing_ok=True)
-    elif best.is_file():
-        tmp = carry.with_suffix(".tmp")
-        shutil.copyfile(best, tmp)
-        os.replace(tmp, carry)
+        for name in (CARRY, CARRIED):
+            (fold_dir / name).unlink(missing_ok=True)
+    elif (fold_dir / FILENAME).is_file():
+        write_carried(fold_dir / FILENAME, fold_dir / CARRIED)
+        (fold_dir / CARRY).unlink(missing_ok=True)
 
 
 def selection_accuracy(metrics):
@@ -245,8 +253,8 @@ def report_section(entries):
              "`python -m fer_keras.reproduce campaign --until HH:MM` trains the queue in "
              "`studies/campaign.toml` in order, one fold at a time at the lowest priority, in the "
              "background of every working session (module `fer_keras.reproduce.campaign`). A "
-             "fold stopped by the session's end resumes next session from `carry.keras`, its "
-             "best-epoch model, with a fresh optimizer (`train --recover-from`). Hours are the "
+             "fold stopped by the session's end resumes next session after its last epoch from "
+             "`carry-state.npz`, its checkpoint without momentum. Hours are the "
              "sum of the epochs' times in history.csv (2-core CPU unless the run's hardware "
              "column in the tables above says otherwise).", "",
              "| run | fold | epochs | hours trained | best validation accuracy (epoch) | state |",
@@ -359,10 +367,13 @@ def _wait(proc, deadline, poll_s, log):
 
 def main(args):
     """`python -m fer_keras.reproduce campaign` (see the module docstring)."""
-    if args.pause or args.resume:
-        pgid = signal_running(signal.SIGSTOP if args.pause else signal.SIGCONT)
-        print(f"{'paused' if args.pause else 'continued'} process group {pgid}" if pgid else
-              "no campaign is training")
+    if args.pause or args.resume or args.stop:
+        if args.stop:  # a paused run must run to finish its epoch
+            signal_running(signal.SIGCONT)
+        sig, done = ((signal.SIGTERM, "asked to stop after its current epoch") if args.stop else
+                     (signal.SIGSTOP, "paused") if args.pause else (signal.SIGCONT, "continued"))
+        pgid = signal_running(sig)
+        print(f"{done}: process group {pgid}" if pgid else "no campaign is training")
         return 0
     entries = read_queue(args.queue)
     if args.status or not args.until:

@@ -65,6 +65,9 @@ def build_parser():
                    help="pause the running campaign's training (SIGSTOP), e.g. to benchmark")
     c.add_argument("--continue", dest="resume", action="store_true",
                    help="continue a paused campaign (SIGCONT)")
+    c.add_argument("--stop", action="store_true",
+                   help="stop the campaign after its current epoch (SIGTERM: the fold writes its "
+                   "metrics.json and carry, the campaign ends)")
     g = sub.add_parser("report", help="the Markdown tables from finished runs")
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")

@@ -136,8 +136,9 @@ def config_from_args(args):
 
 
 def main(argv=None):
-    """Runs the command line; returns the exit status (0 done, 2 bad input, 3 diverged; 4, at
-    once, when another process of a multi-process run stopped)."""
+    """Runs the command line; returns the exit status (0 done, or stopped by the time limit or
+    SIGTERM after an epoch; 2 bad input, 3 diverged; 4, at once, when another process of a
+    multi-process run stopped; 130 interrupted)."""
     args = parse_quietly(build_parser(), argv)
     dataset = args.dataset or "synthetic"
     if not args.config and dataset != "synthetic" and not args.data_dir:  # before heavy imports
@@ -154,10 +155,12 @@ def main(argv=None):
             raise DataError("data folder not found", path=config.data_dir)
         from fer_keras.training.loop import TrainingDiverged, train
 
+        from fer_keras.training import stop_request
         from fer_keras.training.distribution import PeerLost
 
         try:
-            result = train(config, verbose=0 if args.quiet else 1)
+            with stop_request.on_sigterm():
+                result = train(config, verbose=0 if args.quiet else 1)
         except TrainingDiverged as err:
             print(f"error: training diverged: {err}", file=sys.stderr)
             return 3

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from fer_keras.training import (
-    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules,
+    artifacts, checkpoint, distribution, epoch_eval, finite, recover, resume_rules, stop_request,
 )
 
 
@@ -45,8 +45,9 @@ def new_state(config):
 
 
 def past(deadline):
-    """True once `deadline` (a `time.monotonic()` value, or None for none) has passed."""
-    return deadline is not None and time.monotonic() > deadline
+    """True once `deadline` (a `time.monotonic()` value, or None for none) has passed, or a stop
+    was requested (`stop_request`: SIGTERM)."""
+    return stop_request.requested() or (deadline is not None and time.monotonic() > deadline)
 
 
 @dataclasses.dataclass
@@ -126,7 +127,9 @@ class Fold:
             self.state, self.best_weights = self.saved["state"], self.saved["best"] or None
             self.state["history"] = artifacts.one_based(self.state["history"])
             _log(verbose, f"fold {split.fold}: resuming after epoch {self.epoch} "
-                          f"(best so far: epoch {self.state['best_epoch'] + 1})")
+                          f"(best so far: epoch {self.state['best_epoch'] + 1})"
+                          + (f" from {checkpoint.CARRIED}, momentum restarting at zero"
+                             if self.saved.get("carried") else ""))
         elif config.recover_from:
             self.state, self.best_weights = recover.recovered_state(
                 config, self.fold_dir, model, trainer, steps,
@@ -186,8 +189,8 @@ class Fold:
         """True (with a note) when the deadline has passed while epochs remain."""
         if not (self.training and past(deadline)):
             return False
-        _log(verbose, f"fold {self.split.fold}: time limit of {self.config.time_limit:g} s "
-                      f"reached after epoch {self.epoch} of {self.config.epochs}; writing the "
+        _log(verbose, f"fold {self.split.fold}: {stop_request.reason(self.config.time_limit)} "
+                      f"after epoch {self.epoch} of {self.config.epochs}; writing the "
                       "artifacts of the best epoch so far (run the same command again to resume)")
         return True
 

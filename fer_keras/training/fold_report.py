@@ -11,7 +11,7 @@ The training engines (`loop`, `jax_engine.runner`) call these once a fold's trai
 import numpy as np
 
 from fer_keras.training import (
-    artifacts, distribution, epoch_eval, provenance, recover, resume_rules,
+    artifacts, distribution, epoch_eval, provenance, recover, resume_rules, stop_request,
 )
 from fer_keras.training.calibration import calibrate, reliability_diagram, scored
 from fer_keras.training.metrics import (
@@ -77,6 +77,20 @@ def evaluation_split(split):
     return "val", split.val
 
 
+def continuation_notes(config, state):
+    """metrics.json's notes on how the fold's epochs were strung together: a recovery from a
+    best-epoch model, carried checkpoints (momentum reset), an early stop."""
+    notes = [recover.recovery_note(state)] if state.get("recovered") else []
+    if state.get("momentum_resets"):
+        notes.append("continued on another machine from a carried checkpoint after epoch(s) "
+                     f"{', '.join(map(str, state['momentum_resets']))}: the optimizer's momentum "
+                     "restarted at zero there, the one difference from an uninterrupted run")
+    if state["epochs_done"] < config.epochs:
+        how = "on request (SIGTERM)" if stop_request.requested() else "by the time limit"
+        notes.append(f"stopped {how} after {state['epochs_done']} of {config.epochs} epochs")
+    return notes
+
+
 def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     """A fold's metrics.json, model.keras, SavedModel and plots, from `model`'s weights."""
     name, indices = evaluation_split(split)
@@ -100,13 +114,8 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
                                                               metrics["hardware"]["summary"])
     from fer_keras.data.audit import empty_class_notes
 
-    metrics.setdefault("notes", []).extend(empty_class_notes(ds))
-    recovered = recover.recovery_note(state)
-    if recovered:
-        metrics.setdefault("notes", []).append(recovered)
-    if state["epochs_done"] < config.epochs:
-        metrics.setdefault("notes", []).append(
-            f"stopped by the time limit after {state['epochs_done']} of {config.epochs} epochs")
+    metrics.setdefault("notes", []).extend(empty_class_notes(ds)
+                                           + continuation_notes(config, state))
     if name == "val":
         metrics.setdefault("notes", []).append(
             "the protocol has no test examples: these are validation figures, the split the best "

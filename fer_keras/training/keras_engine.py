@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from fer_keras.training import distribution, epoch_eval, tf_fit
+from fer_keras.training import distribution, epoch_eval, stop_request, tf_fit
 from fer_keras.training.finite import raise_diverged
 from fer_keras.training.fold import Fold, past
 from fer_keras.training.model_setup import class_weights, compiled_trainer
@@ -68,7 +68,7 @@ def train_folds(config, ds, splits, folds, run_dir, verbose=1, deadline=None):
     for fold in folds:
         if past(deadline):
             if verbose:
-                print(f"time limit of {config.time_limit:g} s reached: folds from {fold} on "
+                print(f"{stop_request.reason(config.time_limit)}: folds from {fold} on "
                       "were not started; run the same command again to continue", flush=True)
             break
         results.append(train_fold(config, ds, splits[fold], run_dir / f"fold_{fold}", verbose,

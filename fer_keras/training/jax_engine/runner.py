@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from fer_keras.training import distribution, epoch_eval, finite
+from fer_keras.training import distribution, epoch_eval, finite, stop_request
 from fer_keras.training.fold import past as _past
 from fer_keras.training.jax_engine import data as device_data
 from fer_keras.training.jax_engine.members import (
@@ -202,7 +202,7 @@ def train_epochs(program, state, device, members, template, verbose=1, deadline=
             m, (_, _, _, step, lr) = diverged[0]
             finite.raise_diverged(float("nan"), m.state["epochs_done"], m.ckpt_path, lr, step)
         if _past(deadline) and any(m.training for m in members):
-            _log(verbose, f"time limit of {members[0].config.time_limit:g} s reached; writing "
+            _log(verbose, f"{stop_request.reason(members[0].config.time_limit)}; writing "
                           "the artifacts of each fold's best epoch so far (run the same command "
                           "again to resume)")
             break
@@ -300,7 +300,7 @@ def train_members(config, ds, splits, folds, run_dir, verbose=1, deadline=None, 
         for start in range(0, len(members), size):
             chunk = members[start:start + size]
             if _past(deadline):
-                _log(verbose, f"time limit of {config.time_limit:g} s reached: folds "
+                _log(verbose, f"{stop_request.reason(config.time_limit)}: folds "
                               f"{[m.split.fold for m in chunk]} were not started")
                 break
             for m, metrics in zip(chunk, train_group(chunk, verbose, deadline)):
