@@ -145,6 +145,8 @@ def _without(args, flag):
 
 def status_lines(entries):
     """One line per fold: done / partial (epochs) / waiting, with the next one marked."""
+    from fer_keras.training.checkpoint import CARRIED
+
     lines, next_marked = [], False
     for entry in entries:
         config = entry.config()
@@ -154,8 +156,7 @@ def status_lines(entries):
             mark = ""
             if done < total and not next_marked:
                 mark, next_marked = "  <- next", True
-            carry = " (carry)" if any((fold_dir / n).is_file()
-                                      for n in (CARRY, "carry-state.npz")) else ""
+            carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
             lines.append(f"{state:>16}  {entry.name} [{fold_dir}]{carry}{mark}")
     return lines
 
