@@ -182,6 +182,43 @@ def test_a_campaign_trains_publishes_and_reports(tmp_path, monkeypatch):
     shutil.rmtree(tmp_path / "studies")
 
 
+@pytest.mark.slow
+def test_stop_ends_a_real_campaign_after_an_epoch_with_metrics_and_carry(tmp_path):
+    """`campaign --stop` on a running campaign (real processes and signals): the training run
+    finishes its epoch, writes metrics.json as stopped on request, the campaign carries the fold
+    and ends without a failure."""
+    pytest.importorskip("tensorflow")
+    import os
+    import subprocess
+
+    from fer_keras.training.checkpoint import CARRIED
+
+    root = Path(__file__).parents[1]
+    _queue(tmp_path, f'[[run]]\nname = "tiny"\noutput = "studies/tiny"\n'
+                     f'args = """{TINY} --epochs 50"""\nepoch_seconds = 5\n')
+    command = [sys.executable, "-m", "fer_keras.reproduce", "campaign", "--queue",
+               "campaign.toml"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    runner = subprocess.Popen(command + ["--until", time.strftime(
+        "%H:%M", time.localtime(time.time() + 3 * 3600))], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    history = tmp_path / "studies/tiny/fold_0/history.csv"
+    deadline = time.time() + 600
+    while not (history.is_file() and len(history.read_text().splitlines()) > 2):
+        assert runner.poll() is None and time.time() < deadline, runner.communicate()[0][-3000:]
+        time.sleep(1)
+    stop = subprocess.run(command + ["--stop"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert "asked to stop after its current epoch" in stop.stdout, stop.stdout + stop.stderr
+    out = runner.communicate(timeout=600)[0]
+    assert runner.returncode == 0, out[-3000:]
+    fold = tmp_path / "studies/tiny/fold_0"
+    metrics = json.loads((fold / "metrics.json").read_text())
+    assert 2 <= metrics["epochs_trained"] < 50, out[-3000:]
+    assert any(n.startswith("stopped on request (SIGTERM)") for n in metrics["notes"])
+    assert (fold / CARRIED).is_file() and f"at {metrics['epochs_trained']}/50 epochs" in out
+
+
 def test_the_card_names_the_recipe_that_made_the_model():
     from fer_keras.reproduce.cards import _recipe
     from fer_keras.training.config import resolve_config
