@@ -2,8 +2,9 @@
 
     keras = require_backend("tensorflow", "the training tests run on the TensorFlow backend")
 
-skips the whole module (at collection) unless the backend's package imports and Keras runs on
-that backend (KERAS_BACKEND), and returns `keras` for the module's own use. The skip reason
+skips the whole module (at collection; called inside a test, that test) unless the backend's
+package imports and Keras runs on that backend (KERAS_BACKEND), and returns `keras` for the
+module's own use. The skip reason
 starts with the calling module's name (pytest reports the skip at this file's line).
 """
 

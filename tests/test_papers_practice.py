@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from backends import require_backend
 from data_fixtures import real
 from fer_keras.data import load_dataset, make_splits
 
@@ -69,10 +70,7 @@ def test_bad_option_values_are_named():
 @pytest.mark.slow
 @pytest.mark.tf
 def test_test_each_epoch_records_test_and_changes_no_weight(tmp_path):
-    pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("runs on the TensorFlow backend")
+    require_backend("tensorflow", "runs on the TensorFlow backend")
     from fer_keras.training import loop
     from fer_keras.training.config import resolve_config
 
@@ -101,10 +99,7 @@ def test_test_each_epoch_records_test_and_changes_no_weight(tmp_path):
 @pytest.mark.slow
 @pytest.mark.tf
 def test_validation_none_reports_the_last_epoch(tmp_path):
-    pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("runs on the TensorFlow backend")
+    require_backend("tensorflow", "runs on the TensorFlow backend")
     from fer_keras.training import loop
     from fer_keras.training.config import resolve_config
 
