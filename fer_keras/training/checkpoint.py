@@ -30,6 +30,13 @@ def _values(variables):
     return [np.asarray(v.numpy()) for v in variables]
 
 
+def _write_npz(path, arrays):
+    """`arrays` as an .npz at `path`, whole or not at all (`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
 def save_checkpoint(path, model, state, best_weights):
     """Writes model and optimizer state, `best_weights` (list of arrays) and `state` (a dict)."""
     arrays = {"state": np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)}
@@ -38,9 +45,7 @@ def save_checkpoint(path, model, state, best_weights):
                            ("best", best_weights or [])):
         for i, value in enumerate(values):
             arrays[f"{prefix}/{i:05d}"] = value
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+    _write_npz(path, arrays)
 
 
 def write_carried(path, target):
@@ -57,9 +62,7 @@ def write_carried(path, target):
         arrays = {k: data[k] for k in data.files
                   if not (k.startswith("optimizer/") and data[k].size > 1)}
     arrays["carried"] = np.ones((), np.uint8)
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+    _write_npz(target, arrays)
 
 
 class CorruptCheckpoint(ValueError):
