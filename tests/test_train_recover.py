@@ -96,6 +96,21 @@ def test_momentum_restarts_at_zero_and_iterations_continue(lost_run, monkeypatch
     assert any(np.any(m) for m in lost["optimizer"][1:])
 
 
+def test_discarded_epochs_count_history_beyond_a_stale_metrics_json(lost_run):
+    """A session killed without writing metrics.json leaves history.csv ahead of it: the epochs
+    a recovery discards are counted from the longer of the two."""
+    out, published, lost = lost_run
+    best = lost["state"]["best_epoch"] + 1
+    metrics_path = out / "fold_0" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["epochs_trained"] = best  # as if written when the best epoch was the last one
+    metrics_path.write_text(json.dumps(metrics))
+    recorded = lost["state"]["history"][best - 1]["val_accuracy"]
+    state, _ = _recover_directly(_config(out, 6, recover_from=str(published)), out, recorded)
+    assert state["recovered"]["discarded_epochs"] == 4 - best
+    assert state["hardware"] == [{"first_epoch": 1, "summary": metrics["hardware"]["summary"]}]
+
+
 def test_wrong_weights_are_refused(lost_run):
     out, published, _ = lost_run
     config = _config(out, 6, recover_from=str(published))
@@ -148,6 +163,31 @@ def test_hardware_summary_names_each_segment():
         "NVIDIA H200, jax (epochs 1-19); CPU (2 cores), tensorflow (epochs 20-50)")
     assert recover.hardware_summary({"epochs_done": 3}, "CPU (2 cores), tensorflow") == (
         "CPU (2 cores), tensorflow")
+
+
+def test_hardware_summary_unnests_the_summaries_of_earlier_recoveries():
+    """Before recovered runs kept their segments, each recovery made the lost run's whole summary
+    one segment, and the FER2013 paper row's metrics.json read as below (epochs 145-148 of the
+    third part were discarded by the recovery after epoch 144)."""
+    nested = ("NVIDIA H200, jax (epochs 1-19); CPU (2 cores), tensorflow (epochs 20-50) "
+              "(epochs 1-50); CPU (2 cores), tensorflow (epochs 51-148)")
+    state = {"epochs_done": 144, "hardware": [{"first_epoch": 1, "summary": nested}]}
+    recover.note_session(state, "CPU (2 cores), tensorflow")
+    state["epochs_done"] = 183
+    expected = "NVIDIA H200, jax (epochs 1-19); CPU (2 cores), tensorflow (epochs 20-183)"
+    assert recover.hardware_summary(state, "CPU (2 cores), tensorflow") == expected
+    # a summary is parsed back into the segments it was made from, cut where a recovery resumed
+    state = {"epochs_done": 40, "hardware": recover._clipped(recover._parsed(
+        "A (epochs 1-19); B (epochs 20-50)"), 30)}
+    assert state["hardware"] == [{"first_epoch": 1, "summary": "A"},
+                                 {"first_epoch": 20, "summary": "B"}]
+    recover.note_session(state, "A")
+    assert state["hardware"][-1] == {"first_epoch": 41, "summary": "A"}
+    state["epochs_done"] = 45
+    assert recover.hardware_summary(state, "A") == (
+        "A (epochs 1-19); B (epochs 20-40); A (epochs 41-45)")
+    cut = recover._clipped(recover._parsed("A (epochs 1-19); B (epochs 20-50)"), 12)
+    assert cut == [{"first_epoch": 1, "summary": "A"}]
 
 
 def _recover_directly(config, out, measured):

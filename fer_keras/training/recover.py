@@ -19,6 +19,7 @@ the batches an uninterrupted run would have seen.
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from fer_keras.training import artifacts
@@ -55,7 +56,8 @@ def schedule_change(config, metrics, kept_epochs):
                      if epoch_learning_rate(old, e) != epoch_learning_rate(config, e))
         listed = ", ".join(f"{k}={v[1]!r}" for k, v in changed.items())
         raise RecoveryError(
-            f"the new learning-rate schedule ({listed}) gives epoch {first + 1} the rate {epoch_learning_rate(config, first):.4g}, which "
+            f"the new learning-rate schedule ({listed}) gives epoch {first + 1} the rate "
+            f"{epoch_learning_rate(config, first):.4g}, which "
             f"the lost run trained at {epoch_learning_rate(old, first):.4g}: a continuation "
             "may change the schedule only after the epochs it keeps")
     return changed
@@ -132,14 +134,15 @@ def recovered_state(config, fold_dir, model, trainer, steps_per_epoch, validatio
         raise RecoveryError(f"{source_path} has validation accuracy {measured:.4f}, the run's "
                             f"best epoch {best} had {recorded:.4f}: not that epoch's weights")
     trainer.optimizer.iterations.assign(best * steps_per_epoch)
-    old_hardware = metrics.get("hardware", {})
+    old_hardware = metrics.get("hardware", {}).get("summary", "unknown")
     state = {
         "run_key": config.run_key(), "epochs_done": best, "best_epoch": best - 1,
         "best_score": recorded, "history": history[:best],
-        "hardware": [{"first_epoch": 1, "summary": old_hardware.get("summary", "unknown")}],
+        "hardware": _clipped(_parsed(old_hardware), best),
         "recovered": {
             "from": str(source_path), "after_epoch": best,
-            "discarded_epochs": int(metrics["epochs_trained"]) - best,
+            # history.csv is written every epoch, metrics.json only when a session ends well
+            "discarded_epochs": max(len(history), int(metrics["epochs_trained"])) - best,
             "validation_accuracy": {"recorded": recorded, "measured": measured},
             "lost_run_git_revision": metrics.get("git_revision"),
             "schedule_change": schedule_change(config, metrics, best),
@@ -171,10 +174,44 @@ def _schedule_note(changed, after_epoch):
             f"giving the {after_epoch} kept epochs the rates they were trained at")
 
 
+_RANGE = re.compile(r" \(epochs (\d+)-(\d+)\)$")
+
+
+def _parsed(summary):
+    """`hardware_summary`'s "A (epochs 1-19); B (epochs 20-50)" back into segments, each with
+    its last epoch. A summary without epochs is one segment from epoch 1. Summaries written
+    before recovered runs kept their segments nest ("B (epochs 20-50) (epochs 1-50)": B trained
+    20-50 of the segment 1-50): the first range starts the segment, the smallest end ends it."""
+    segments = []
+    for part in summary.split("; "):
+        ranges = []
+        while match := _RANGE.search(part):
+            ranges.insert(0, (int(match[1]), int(match[2])))
+            part = part[:match.start()]
+        first, last = (ranges[0][0], min(end for _, end in ranges)) if ranges else (1, None)
+        segments.append({"first_epoch": first, "summary": part, "last_epoch": last})
+    return segments
+
+
+def _clipped(segments, last_epoch):
+    """`segments` (with "last_epoch" or not) cut at `last_epoch`, nested summaries expanded,
+    neighbours on the same machine merged: [{"first_epoch", "summary"}]."""
+    flat = []
+    for i, seg in enumerate(segments):
+        end = min(seg.get("last_epoch") or last_epoch,
+                  segments[i + 1]["first_epoch"] - 1 if i + 1 < len(segments) else last_epoch)
+        for sub in _parsed(seg["summary"]):
+            first = max(sub["first_epoch"], seg["first_epoch"])
+            sub_end = min(sub["last_epoch"] or end, end)
+            if first <= sub_end and (not flat or flat[-1]["summary"] != sub["summary"]):
+                flat.append({"first_epoch": first, "summary": sub["summary"]})
+    return flat
+
+
 def hardware_summary(state, current):
     """`current`'s summary, or "A (epochs 1-19); B (epochs 20-50)" when the run's epochs were
     trained on more than one kind of machine."""
-    segments = state.get("hardware") or []
+    segments = _clipped(state.get("hardware") or [], state["epochs_done"])
     if len({s["summary"] for s in segments} | {current}) <= 1:
         return current
     parts = []
@@ -193,5 +230,5 @@ def note_session(state, summary):
         segments.append({"first_epoch": state["epochs_done"] + 1, "summary": summary})
 
 
-__all__ = ["RecoveryError", "check_compatible", "schedule_change", "hardware_summary", "note_session",
-           "recovered_state", "recovery_note"]
+__all__ = ["RecoveryError", "check_compatible", "schedule_change", "hardware_summary",
+           "note_session", "recovered_state", "recovery_note"]
