@@ -112,4 +112,4 @@ def test_the_carried_checkpoint_drops_momentum_only(tmp_path):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     momenta = [v for v in fresh.optimizer.variables if np.size(v.numpy()) > 1]
     assert momenta and not any(np.any(v.numpy()) for v in momenta)
-    assert saved["state"]["momentum_resets"] == [5]
+    assert "momentum_resets" not in saved["state"]  # Fold.start records it

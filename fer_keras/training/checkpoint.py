@@ -138,7 +138,8 @@ def open_fold(config, fold_dir):
 def restore(model, checkpoint):
     """Assigns a read checkpoint's model and optimizer state (the optimizer must be built). A
     carried checkpoint (`write_carried`) sets the optimizer's scalars only and zeroes its
-    momentum buffers; the state records the epoch after which they restarted."""
+    momentum buffers (`Fold.start` records in the fold's state the epoch after which they
+    restarted)."""
     optimizer = model.optimizer.variables
     if checkpoint.get("carried"):
         kept = set(checkpoint["optimizer_index"])
@@ -146,9 +147,6 @@ def restore(model, checkpoint):
             if i not in kept:
                 var.assign(np.zeros(var.shape, var.dtype))
         optimizer = [optimizer[i] for i in checkpoint["optimizer_index"] if i < len(optimizer)]
-        resets = checkpoint["state"].setdefault("momentum_resets", [])
-        if checkpoint["state"]["epochs_done"] not in resets:
-            resets.append(checkpoint["state"]["epochs_done"])
     for name, variables in (("model", model.variables), ("optimizer", optimizer)):
         values = checkpoint[name]
         if len(values) != len(variables):

@@ -126,6 +126,9 @@ class Fold:
                                              distribution.scaled_learning_rate(config))
             self.state, self.best_weights = self.saved["state"], self.saved["best"] or None
             self.state["history"] = artifacts.one_based(self.state["history"])
+            if self.saved.get("carried"):  # momentum restarted at zero after this epoch
+                resets = self.state.setdefault("momentum_resets", [])
+                resets += [] if self.epoch in resets else [self.epoch]
             _log(verbose, f"fold {split.fold}: resuming after epoch {self.epoch} "
                           f"(best so far: epoch {self.state['best_epoch'] + 1})"
                           + (f" from {checkpoint.CARRIED}, momentum restarting at zero"

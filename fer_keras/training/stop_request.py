@@ -36,6 +36,12 @@ def reason(time_limit):
     return "interrupted" if time_limit is None else f"time limit of {time_limit:g} s reached"
 
 
+def how_stopped():
+    """metrics.json's words for why a fold stopped before its last epoch in this process ("stopped
+    ... after 12 of 350 epochs")."""
+    return "on request (SIGTERM)" if requested() else "by the time limit"
+
+
 def _handler(signum, frame):
     if requested():
         raise KeyboardInterrupt  # a second request: stop at once
