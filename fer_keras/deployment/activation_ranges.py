@@ -44,15 +44,22 @@ def check_percentile(value):
 
 
 class _Extremes:
-    """The k largest and k smallest values seen of one tensor, merged batch by batch."""
+    """The k largest and k smallest values seen of one tensor, merged batch by batch. Once k are
+    held, only values beyond the current k-th can enter, so a batch is first filtered against it
+    (one comparison per value) and only the few survivors are partitioned: partitioning every
+    batch in full took two thirds of Light-NTWRN's calibration time."""
 
     def __init__(self, k):
         self.k, self.high, self.low = k, np.empty(0, np.float32), np.empty(0, np.float32)
 
     def add(self, values):
         k = self.k
-        high = np.concatenate([self.high, values])
-        low = np.concatenate([self.low, values])
+        if len(self.high) == k:
+            high = np.concatenate([self.high, values[values > self.high.min()]])
+            low = np.concatenate([self.low, values[values < self.low.max()]])
+        else:
+            high = np.concatenate([self.high, values])
+            low = np.concatenate([self.low, values])
         self.high = high if len(high) <= k else np.partition(high, len(high) - k)[-k:]
         self.low = low if len(low) <= k else np.partition(low, k - 1)[:k]
 
