@@ -29,6 +29,7 @@ BATCH = 64  # at most this many calibration images per float run when collecting
 # Memory for one float run's kept tensors: every intermediate tensor stays allocated, about
 # 0.3 GB an image for Light-NTWRN at 48 x 48 (64 images at once ran out of 24 GB).
 MEMORY_BUDGET = 1 << 30
+PROGRESS_FROM = 100  # a progress bar over at least this many calibration images
 
 
 def check_percentile(value):
@@ -88,11 +89,25 @@ def calibrated_model(saved_model_dir, representative):
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
                                                     signature_keys=["serving_default"])
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([representative[i:i + 1]]
-                                           for i in range(len(representative)))
+    def images():
+        with _progress(len(representative), "int8 calibration") as bar:
+            for image in representative:
+                yield [image[None]]
+                bar.update()
+
+    conv.representative_dataset = images
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv._experimental_calibrate_only = True  # noqa: SLF001 - TF's QuantizationDebugger does so
     return conv.convert()
+
+
+def _progress(images, desc):
+    """A progress bar over `images` images, shown from PROGRESS_FROM on (Light-NTWRN's
+    calibration runs at a few images a second on 2 CPU cores)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=images, desc=desc, unit="img", leave=False,
+                disable=images < PROGRESS_FROM)
 
 
 def _run(interpreter, x):
@@ -116,9 +131,12 @@ def tensor_values(calibrated, representative, memory_budget=MEMORY_BUDGET):
     first = _run(interpreter, representative[:1])
     per_image = 2 * sum(v.nbytes for v in first.values())  # kept tensors and their copies
     batch = int(np.clip(memory_budget // max(per_image, 1), 1, BATCH))
-    yield first
-    for start in range(1, len(representative), batch):
-        yield _run(interpreter, representative[start:start + batch])
+    with _progress(len(representative), "int8 activation percentiles") as bar:
+        yield first
+        for start in range(1, len(representative), batch):
+            bar.update(start - bar.n)
+            yield _run(interpreter, representative[start:start + batch])
+        bar.update(len(representative) - bar.n)
 
 
 def narrow_ranges(calibrated, ranges):
