@@ -243,3 +243,23 @@ def test_the_epoch_estimate_is_the_slowest_recent_epoch(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,val_accuracy,time_s\n0,0.1,10\n1,0.2,400\n"
                                           "2,0.3,250\n3,0.3,260\n4,0.3,240\n")
     assert campaign.epoch_seconds(tmp_path, 300.0) == 260.0
+
+
+def test_hours_left_use_the_runs_median_epoch_then_the_queues_estimate(tmp_path):
+    from fer_keras.reproduce import campaign_progress as progress
+
+    fold = tmp_path / "fold_0"
+    assert progress.hours_left(fold, 300, 600.0) == 50.0  # not started: the queue's 600 s
+    fold.mkdir()
+    times = [900] + [100] * 4 + [400] + [200] * 5  # the last ten: median 200 s
+    (fold / "history.csv").write_text("epoch,val_accuracy,time_s\n" + "".join(
+        f"{i},0.5,{t}\n" for i, t in enumerate(times, 1)))
+    assert progress.hours_left(fold, 47, 600.0) == pytest.approx(36 * 200 / 3600)
+    assert progress.hours_left(fold, 11, 600.0) == 0
+    entry = campaign.Entry("tiny", str(tmp_path), ["--dataset", "synthetic", "--epochs", "47"],
+                           epoch_seconds=600.0)
+    lines = campaign.status_lines([entry])
+    assert "11/47 epochs, ~2.0 h left  tiny" in lines[0] and "<- next" in lines[0]
+    assert lines[-1].startswith("about 2 training hours left in the queue")
+    assert "| tiny | fold_0 | 11 / 47 | 0.8 | 2.0 | 50.00 (1) | in progress |" in (
+        campaign.report_section([entry]))

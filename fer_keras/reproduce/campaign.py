@@ -24,7 +24,8 @@ whose validation accuracy stopped rising from ever passing its best epoch by mor
 session's epochs). An entry with `publish = "NAME"` replaces `saved_models/NAME` whenever its
 selection-split accuracy beats the published model's on the same split (`cards.publish`).
 
-docs/reproduction.md, "The campaign", lists the queue and the CPU-hours each run took.
+docs/reproduction.md, "The campaign", lists the queue, the CPU-hours each run took and an
+estimate of those it still needs (`campaign_progress`).
 """
 
 import dataclasses
@@ -38,11 +39,14 @@ import sys
 import time
 from pathlib import Path
 
+from fer_keras.reproduce.campaign_progress import (
+    CARRY, epoch_seconds, fold_dirs, fold_progress, report_section, status_lines,
+)
+
 QUEUE = Path("studies/campaign.toml")
 # A training process's exit status after SIGINT: 130 from `train`'s own handler, -2 if killed.
 INTERRUPTED = (130, -signal.SIGINT)
 STATE = Path("studies/.campaign.json")  # the running campaign's pids (git-ignored)
-CARRY = "carry.keras"
 # Seconds a `train` process needs besides its epochs (start, data loading, final artifacts).
 OVERHEAD_S = 180.0
 
@@ -92,31 +96,6 @@ def read_queue(path=QUEUE):
     return entries
 
 
-def fold_dirs(entry, config=None):
-    """[fold folder] of every fold the entry trains."""
-    from fer_keras.reproduce.runner import fold_count
-
-    config = config or entry.config()
-    folds = config.folds if config.folds is not None else range(fold_count(config))
-    return [Path(entry.output) / f"fold_{k}" for k in folds]
-
-
-def fold_progress(fold_dir, epochs):
-    """(epochs trained, configured epochs) of a fold: the larger of metrics.json's count and
-    history.csv's rows (history.csv grows every epoch; metrics.json is rewritten at the end)."""
-    metrics = Path(fold_dir) / "metrics.json"
-    done = json.loads(metrics.read_text()).get("epochs_trained", 0) if metrics.is_file() else 0
-    return max(done, len(_history_rows(fold_dir))), epochs
-
-
-def epoch_seconds(fold_dir, fallback):
-    """The longest of the fold's last three epochs (this machine, as loaded now), else
-    `fallback`: a deadline must hold the slowest likely epoch, not the typical one."""
-    rows = _history_rows(fold_dir)
-    times = [float(r["time_s"]) for r in rows[-3:] if r.get("time_s")]
-    return max(times) if times else fallback
-
-
 def fold_command(entry, fold_dir, time_limit, python=sys.executable):
     """The niced `train` command of one fold; `--recover-from carry.keras` when the fold has an
     old-style carry and no checkpoint (`train` itself resumes from `carry-state.npz`)."""
@@ -141,24 +120,6 @@ def _without(args, flag):
         elif not a.startswith(flag + "="):
             out.append(a)
     return out
-
-
-def status_lines(entries):
-    """One line per fold: done / partial (epochs) / waiting, with the next one marked."""
-    from fer_keras.training.checkpoint import CARRIED
-
-    lines, next_marked = [], False
-    for entry in entries:
-        config = entry.config()
-        for fold_dir in fold_dirs(entry, config):
-            done, total = fold_progress(fold_dir, config.epochs)
-            state = "done" if done >= total else f"{done}/{total} epochs"
-            mark = ""
-            if done < total and not next_marked:
-                mark, next_marked = "  <- next", True
-            carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
-            lines.append(f"{state:>16}  {entry.name} [{fold_dir}]{carry}{mark}")
-    return lines
 
 
 def deadline_from(until, now=None):
@@ -237,42 +198,6 @@ def package_copy(entry, published, log=print):
     log(f"package copy of {published.name}: "
         + ("refreshed" if done.returncode == 0 else f"FAILED: {done.stderr[-500:]}"))
     return done.returncode == 0
-
-
-def _history_rows(fold_dir):
-    from fer_keras.training.artifacts import read_history_csv
-
-    path = Path(fold_dir) / "history.csv"
-    return read_history_csv(path) if path.is_file() else []
-
-
-def report_section(entries):
-    """docs/reproduction.md's "The campaign" table: each queued fold's epochs, hours trained
-    (the sum of its epochs' times, whatever machine ran them) and the best selection-split
-    accuracy so far, read from its history.csv and metrics.json."""
-    lines = ["## The campaign", "",
-             "`python -m fer_keras.reproduce campaign --until HH:MM` trains the queue in "
-             "`studies/campaign.toml` in order, one fold at a time at the lowest priority, in the "
-             "background of every working session (module `fer_keras.reproduce.campaign`). A "
-             "fold stopped by the session's end resumes next session after its last epoch from "
-             "`carry-state.npz`, its checkpoint without momentum. Hours are the "
-             "sum of the epochs' times in history.csv (2-core CPU unless the run's hardware "
-             "column in the tables above says otherwise).", "",
-             "| run | fold | epochs | hours trained | best validation accuracy (epoch) | state |",
-             "|---|---|---:|---:|---:|---|"]
-    for entry in entries:
-        config = entry.config()
-        for fold_dir in fold_dirs(entry, config):
-            rows = _history_rows(fold_dir)
-            done, total = fold_progress(fold_dir, config.epochs)
-            hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
-            best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
-            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
-                         if best else "-")
-            state = "done" if done >= total else ("waiting" if not done else "in progress")
-            lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
-                         f"{best_text} | {state} |")
-    return "\n".join(lines) + "\n"
 
 
 def _write_state(**values):
@@ -386,5 +311,6 @@ def main(args):
     return 1 if result["failed"] else 0
 
 
-__all__ = ["CARRY", "Entry", "QUEUE", "carry_over", "report_section", "deadline_from", "fold_command",
-           "maybe_publish", "read_queue", "run_campaign", "selection_accuracy", "status_lines"]
+__all__ = ["CARRY", "Entry", "QUEUE", "carry_over", "report_section", "deadline_from",
+           "fold_command", "maybe_publish", "read_queue", "run_campaign", "selection_accuracy",
+           "status_lines"]

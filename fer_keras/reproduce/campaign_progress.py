@@ -1,0 +1,119 @@
+"""How far the training campaign's queue has got: per fold, its epochs, the hours it has trained
+and an estimate of the hours it still needs (`campaign --status`, and docs/reproduction.md's
+"The campaign" section, written by `python -m fer_keras.reproduce report --campaign`).
+
+Everything is read from the folds' history.csv and metrics.json, so it describes committed
+progress from any checkout, whether or not a campaign is running.
+"""
+
+import json
+import statistics
+from pathlib import Path
+
+CARRY = "carry.keras"  # a fold carried before carry-state.npz existed: its best model
+RECENT = 10  # epochs whose median time estimates the epochs still to train
+
+
+def fold_dirs(entry, config=None):
+    """[fold folder] of every fold the entry trains."""
+    from fer_keras.reproduce.runner import fold_count
+
+    config = config or entry.config()
+    folds = config.folds if config.folds is not None else range(fold_count(config))
+    return [Path(entry.output) / f"fold_{k}" for k in folds]
+
+
+def fold_progress(fold_dir, epochs):
+    """(epochs trained, configured epochs) of a fold: the larger of metrics.json's count and
+    history.csv's rows (history.csv grows every epoch; metrics.json is rewritten at the end)."""
+    metrics = Path(fold_dir) / "metrics.json"
+    done = json.loads(metrics.read_text()).get("epochs_trained", 0) if metrics.is_file() else 0
+    return max(done, len(history_rows(fold_dir))), epochs
+
+
+def epoch_seconds(fold_dir, fallback):
+    """The longest of the fold's last three epochs (this machine, as loaded now), else
+    `fallback`: a deadline must hold the slowest likely epoch, not the typical one."""
+    rows = history_rows(fold_dir)
+    times = [float(r["time_s"]) for r in rows[-3:] if r.get("time_s")]
+    return max(times) if times else fallback
+
+
+def status_lines(entries):
+    """One line per fold: done, or its epochs and the hours it still needs (`hours_left`), with
+    the next one marked; then the queue's total."""
+    from fer_keras.training.checkpoint import CARRIED
+
+    lines, next_marked, total_hours = [], False, 0.0
+    for entry in entries:
+        config = entry.config()
+        for fold_dir in fold_dirs(entry, config):
+            done, total = fold_progress(fold_dir, config.epochs)
+            hours = hours_left(fold_dir, total, entry.epoch_seconds)
+            total_hours += hours
+            state = "done" if done >= total else f"{done}/{total} epochs, ~{hours:.1f} h left"
+            mark = ""
+            if done < total and not next_marked:
+                mark, next_marked = "  <- next", True
+            carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
+            lines.append(f"{state:>30}  {entry.name} [{fold_dir}]{carry}{mark}")
+    lines.append(f"about {total_hours:.0f} training hours left in the queue, at each run's "
+                 "recent epoch times (the queue's estimates for runs not started)")
+    return lines
+
+
+def history_rows(fold_dir):
+    from fer_keras.training.artifacts import read_history_csv
+
+    path = Path(fold_dir) / "history.csv"
+    return read_history_csv(path) if path.is_file() else []
+
+
+def hours_left(fold_dir, epochs, fallback):
+    """Hours the fold's remaining epochs (of `epochs`) should take: their number times the
+    median time of its last RECENT epochs in history.csv (whatever machine ran them), or
+    `fallback` seconds an epoch (the queue's estimate) before it has any."""
+    rows = history_rows(fold_dir)
+    times = [float(r["time_s"]) for r in rows[-RECENT:] if r.get("time_s")]
+    per_epoch = statistics.median(times) if times else fallback
+    return max(0, epochs - fold_progress(fold_dir, epochs)[0]) * per_epoch / 3600
+
+
+def queue_hours_left(entries):
+    """The hours left of every fold in the queue, summed."""
+    return sum(hours_left(fold_dir, entry.config().epochs, entry.epoch_seconds)
+               for entry in entries for fold_dir in fold_dirs(entry))
+
+
+def report_section(entries):
+    """docs/reproduction.md's "The campaign" table: each queued fold's epochs, hours trained
+    (the sum of its epochs' times, whatever machine ran them) and the best selection-split
+    accuracy so far, read from its history.csv and metrics.json."""
+    lines = ["## The campaign", "",
+             "`python -m fer_keras.reproduce campaign --until HH:MM` trains the queue in "
+             "`studies/campaign.toml` in order, one fold at a time at the lowest priority, in the "
+             "background of every working session (module `fer_keras.reproduce.campaign`). A "
+             "fold stopped by the session's end resumes next session after its last epoch from "
+             "`carry-state.npz`, its checkpoint without momentum. Hours are the "
+             "sum of the epochs' times in history.csv (2-core CPU unless the run's hardware "
+             "column in the tables above says otherwise); hours left are the epochs left times "
+             f"the median of the run's last {RECENT} epoch times, or the queue's estimate "
+             "(`epoch_seconds`) for a run not started.", "",
+             "| run | fold | epochs | hours trained | hours left (estimate) "
+             "| best validation accuracy (epoch) | state |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for entry in entries:
+        config = entry.config()
+        for fold_dir in fold_dirs(entry, config):
+            rows = history_rows(fold_dir)
+            done, total = fold_progress(fold_dir, config.epochs)
+            hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
+            best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
+            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
+                         if best else "-")
+            left = hours_left(fold_dir, total, entry.epoch_seconds)
+            state = "done" if done >= total else ("waiting" if not done else "in progress")
+            lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
+                         f"{left:.1f} | {best_text} | {state} |")
+    lines += ["", f"About {queue_hours_left(entries):.0f} training hours are left in the queue."]
+    return "\n".join(lines) + "\n"
