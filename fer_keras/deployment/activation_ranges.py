@@ -89,6 +89,7 @@ def calibrated_model(saved_model_dir, representative):
     conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
                                                     signature_keys=["serving_default"])
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
+
     def images():
         with _progress(len(representative), "int8 calibration") as bar:
             for image in representative:

@@ -86,7 +86,8 @@ def continuation_notes(config, state):
                      f"{', '.join(map(str, state['momentum_resets']))}: the optimizer's momentum "
                      "restarted at zero there, the one difference from an uninterrupted run")
     if state["epochs_done"] < config.epochs:
-        notes.append(f"stopped {stop_request.how_stopped()} after {state['epochs_done']} of {config.epochs} epochs")
+        notes.append(f"stopped {stop_request.how_stopped()} after {state['epochs_done']} of "
+                     f"{config.epochs} epochs")
     return notes
 
 
