@@ -167,7 +167,7 @@ def test_a_campaign_trains_publishes_and_reports(tmp_path, monkeypatch):
                              f'args = """{TINY} --epochs 2"""\npublish = "tiny_model"\n'
                              f'epoch_seconds = 30\n')
     entries = campaign.read_queue(queue)
-    assert "0/2 epochs  tiny" in campaign.status_lines(entries)[0]
+    assert "0/2 epochs, ~0.0 h left  tiny" in campaign.status_lines(entries)[0]
     logs = []
     result = campaign.run_campaign(entries, time.time() + 900, log=logs.append,
                                    python=sys.executable)
