@@ -79,12 +79,6 @@ def hours_left(fold_dir, epochs, fallback):
     return max(0, epochs - fold_progress(fold_dir, epochs)[0]) * per_epoch / 3600
 
 
-def queue_hours_left(entries):
-    """The hours left of every fold in the queue, summed."""
-    return sum(hours_left(fold_dir, entry.config().epochs, entry.epoch_seconds)
-               for entry in entries for fold_dir in fold_dirs(entry))
-
-
 def report_section(entries):
     """docs/reproduction.md's "The campaign" table: each queued fold's epochs, hours trained
     (the sum of its epochs' times, whatever machine ran them) and the best selection-split
@@ -102,6 +96,7 @@ def report_section(entries):
              "| run | fold | epochs | hours trained | hours left (estimate) "
              "| best validation accuracy (epoch) | state |",
              "|---|---|---:|---:|---:|---:|---|"]
+    total_left = 0.0
     for entry in entries:
         config = entry.config()
         for fold_dir in fold_dirs(entry, config):
@@ -112,8 +107,9 @@ def report_section(entries):
             best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
                          if best else "-")
             left = hours_left(fold_dir, total, entry.epoch_seconds)
+            total_left += left
             state = "done" if done >= total else ("waiting" if not done else "in progress")
             lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
                          f"{left:.1f} | {best_text} | {state} |")
-    lines += ["", f"About {queue_hours_left(entries):.0f} training hours are left in the queue."]
+    lines += ["", f"About {total_left:.0f} training hours are left in the queue."]
     return "\n".join(lines) + "\n"
