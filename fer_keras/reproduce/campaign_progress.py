@@ -23,12 +23,14 @@ def fold_dirs(entry, config=None):
     return [Path(entry.output) / f"fold_{k}" for k in folds]
 
 
-def fold_progress(fold_dir, epochs):
+def fold_progress(fold_dir, epochs, rows=None):
     """(epochs trained, configured epochs) of a fold: the larger of metrics.json's count and
-    history.csv's rows (history.csv grows every epoch; metrics.json is rewritten at the end)."""
+    history.csv's rows (history.csv grows every epoch; metrics.json is rewritten at the end).
+    `rows`: the fold's history_rows where the caller has read them already."""
     metrics = Path(fold_dir) / "metrics.json"
     done = json.loads(metrics.read_text()).get("epochs_trained", 0) if metrics.is_file() else 0
-    return max(done, len(history_rows(fold_dir))), epochs
+    rows = history_rows(fold_dir) if rows is None else rows
+    return max(done, len(rows)), epochs
 
 
 def epoch_seconds(fold_dir, fallback):
@@ -48,8 +50,9 @@ def status_lines(entries):
     for entry in entries:
         config = entry.config()
         for fold_dir in fold_dirs(entry, config):
-            done, total = fold_progress(fold_dir, config.epochs)
-            hours = hours_left(fold_dir, total, entry.epoch_seconds)
+            rows = history_rows(fold_dir)
+            done, total = fold_progress(fold_dir, config.epochs, rows)
+            hours = hours_left(fold_dir, total, entry.epoch_seconds, rows)
             total_hours += hours
             state = "done" if done >= total else f"{done}/{total} epochs, ~{hours:.1f} h left"
             mark = ""
@@ -69,14 +72,15 @@ def history_rows(fold_dir):
     return read_history_csv(path) if path.is_file() else []
 
 
-def hours_left(fold_dir, epochs, fallback):
+def hours_left(fold_dir, epochs, fallback, rows=None):
     """Hours the fold's remaining epochs (of `epochs`) should take: their number times the
     median time of its last RECENT epochs in history.csv (whatever machine ran them), or
-    `fallback` seconds an epoch (the queue's estimate) before it has any."""
-    rows = history_rows(fold_dir)
+    `fallback` seconds an epoch (the queue's estimate) before it has any. `rows`: the fold's
+    history_rows where the caller has read them already."""
+    rows = history_rows(fold_dir) if rows is None else rows
     times = [float(r["time_s"]) for r in rows[-RECENT:] if r.get("time_s")]
     per_epoch = statistics.median(times) if times else fallback
-    return max(0, epochs - fold_progress(fold_dir, epochs)[0]) * per_epoch / 3600
+    return max(0, epochs - fold_progress(fold_dir, epochs, rows)[0]) * per_epoch / 3600
 
 
 def report_section(entries):
@@ -101,12 +105,12 @@ def report_section(entries):
         config = entry.config()
         for fold_dir in fold_dirs(entry, config):
             rows = history_rows(fold_dir)
-            done, total = fold_progress(fold_dir, config.epochs)
+            done, total = fold_progress(fold_dir, config.epochs, rows)
             hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
             best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
             best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
                          if best else "-")
-            left = hours_left(fold_dir, total, entry.epoch_seconds)
+            left = hours_left(fold_dir, total, entry.epoch_seconds, rows)
             total_left += left
             state = "done" if done >= total else ("waiting" if not done else "in progress")
             lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
