@@ -47,19 +47,14 @@ def status_lines(entries):
     from fer_keras.training.checkpoint import CARRIED
 
     lines, next_marked, total_hours = [], False, 0.0
-    for entry in entries:
-        config = entry.config()
-        for fold_dir in fold_dirs(entry, config):
-            rows = history_rows(fold_dir)
-            done, total = fold_progress(fold_dir, config.epochs, rows)
-            hours = hours_left(fold_dir, total, entry.epoch_seconds, rows)
-            total_hours += hours
-            state = "done" if done >= total else f"{done}/{total} epochs, ~{hours:.1f} h left"
-            mark = ""
-            if done < total and not next_marked:
-                mark, next_marked = "  <- next", True
-            carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
-            lines.append(f"{state:>30}  {entry.name} [{fold_dir}]{carry}{mark}")
+    for entry, fold_dir, _, done, total, hours in _queue_folds(entries):
+        total_hours += hours
+        state = "done" if done >= total else f"{done}/{total} epochs, ~{hours:.1f} h left"
+        mark = ""
+        if done < total and not next_marked:
+            mark, next_marked = "  <- next", True
+        carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
+        lines.append(f"{state:>30}  {entry.name} [{fold_dir}]{carry}{mark}")
     lines.append(f"about {total_hours:.0f} training hours left in the queue, at each run's "
                  "recent epoch times (the queue's estimates for runs not started)")
     return lines
@@ -72,15 +67,30 @@ def history_rows(fold_dir):
     return read_history_csv(path) if path.is_file() else []
 
 
-def hours_left(fold_dir, epochs, fallback, rows=None):
+def hours_left(fold_dir, epochs, fallback):
     """Hours the fold's remaining epochs (of `epochs`) should take: their number times the
     median time of its last RECENT epochs in history.csv (whatever machine ran them), or
-    `fallback` seconds an epoch (the queue's estimate) before it has any. `rows`: the fold's
-    history_rows where the caller has read them already."""
-    rows = history_rows(fold_dir) if rows is None else rows
+    `fallback` seconds an epoch (the queue's estimate) before it has any."""
+    rows = history_rows(fold_dir)
+    return _hours_left(rows, fold_progress(fold_dir, epochs, rows)[0], epochs, fallback)
+
+
+def _hours_left(rows, done, epochs, fallback):
     times = [float(r["time_s"]) for r in rows[-RECENT:] if r.get("time_s")]
     per_epoch = statistics.median(times) if times else fallback
-    return max(0, epochs - fold_progress(fold_dir, epochs, rows)[0]) * per_epoch / 3600
+    return max(0, epochs - done) * per_epoch / 3600
+
+
+def _queue_folds(entries):
+    """(entry, fold folder, history rows, epochs done, epochs configured, hours left) of every
+    queued fold, in order, each fold's history.csv and metrics.json read once."""
+    for entry in entries:
+        config = entry.config()
+        for fold_dir in fold_dirs(entry, config):
+            rows = history_rows(fold_dir)
+            done, total = fold_progress(fold_dir, config.epochs, rows)
+            yield entry, fold_dir, rows, done, total, _hours_left(rows, done, total,
+                                                                   entry.epoch_seconds)
 
 
 def report_section(entries):
@@ -101,19 +111,14 @@ def report_section(entries):
              "| best validation accuracy (epoch) | state |",
              "|---|---|---:|---:|---:|---:|---|"]
     total_left = 0.0
-    for entry in entries:
-        config = entry.config()
-        for fold_dir in fold_dirs(entry, config):
-            rows = history_rows(fold_dir)
-            done, total = fold_progress(fold_dir, config.epochs, rows)
-            hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
-            best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
-            best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
-                         if best else "-")
-            left = hours_left(fold_dir, total, entry.epoch_seconds, rows)
-            total_left += left
-            state = "done" if done >= total else ("waiting" if not done else "in progress")
-            lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
-                         f"{left:.1f} | {best_text} | {state} |")
+    for entry, fold_dir, rows, done, total, left in _queue_folds(entries):
+        hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
+        best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
+        best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
+                     if best else "-")
+        total_left += left
+        state = "done" if done >= total else ("waiting" if not done else "in progress")
+        lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
+                     f"{left:.1f} | {best_text} | {state} |")
     lines += ["", f"About {total_left:.0f} training hours are left in the queue."]
     return "\n".join(lines) + "\n"
