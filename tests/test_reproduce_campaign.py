@@ -77,7 +77,7 @@ def test_the_carry_is_the_checkpoint_without_momentum_and_goes_when_finished(tmp
     """(tests/test_train_carried.py resumes a real run from it.)"""
     import numpy as np
 
-    from fer_keras.training.checkpoint import CARRIED
+    from fer_keras.training.checkpoint import CARRIED, CARRIED_BEST
 
     (tmp_path / CARRY).write_bytes(b"an older carry")
     (tmp_path / "model.keras").write_bytes(b"best")
@@ -88,11 +88,13 @@ def test_the_carry_is_the_checkpoint_without_momentum_and_goes_when_finished(tmp
         "optimizer/00000": np.array(7), "optimizer/00001": np.ones(3), "best/00000": np.ones(3)})
     campaign.carry_over(tmp_path, finished=False)
     with np.load(tmp_path / CARRIED) as carried:
-        assert sorted(carried.files) == ["best/00000", "carried", "model/00000",
+        assert sorted(carried.files) == ["best_digest", "carried", "model/00000",
                                          "optimizer/00000", "state"]
+    with np.load(tmp_path / CARRIED_BEST) as best:
+        assert sorted(best.files) == ["best/00000", "digest"]
     assert not (tmp_path / CARRY).exists()  # replaced by the state
     campaign.carry_over(tmp_path, finished=True)
-    assert not (tmp_path / CARRIED).exists()
+    assert not (tmp_path / CARRIED).exists() and not (tmp_path / CARRIED_BEST).exists()
 
 
 def test_stop_asks_the_running_training_to_end_its_epoch(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Stopping a run on request (SIGTERM, `fer_keras.training.stop_request`) and carrying its
 checkpoint without momentum to the next machine (`checkpoint.write_carried`, the campaign's
-`carry-state.npz`): the fold resumes after its last epoch, not its best one.
+`carry-state.npz`, its best weights in `carry-best.npz`): the fold resumes after its last
+epoch, not its best one, and the best weights are rewritten only when they change.
 
 The runs swap the registered model for a one-convolution network, so each costs seconds.
 """
@@ -8,6 +9,7 @@ The runs swap the registered model for a one-convolution network, so each costs 
 import json
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -81,19 +83,68 @@ def test_sigterm_stops_after_the_epoch_and_the_carry_resumes_after_it(
         for got, want in zip(after["best"], before["best"]):
             np.testing.assert_array_equal(got, want)
     campaign.carry_over(fold, finished=True)
-    assert not carried.exists()
+    assert not carried.exists() and not (fold / checkpoint.CARRIED_BEST).exists()
+
+
+def _trained():
+    model = tiny_model(input_shape=(16, 16, 3))
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
+    model.train_on_batch(x, np.arange(8) % 7)
+    return model
+
+
+def test_the_carried_best_weights_are_rewritten_only_when_they_change(tmp_path):
+    model = _trained()
+    best = [np.asarray(w.numpy()) for w in model.weights]
+    ckpt, target = tmp_path / "checkpoint.npz", tmp_path / checkpoint.CARRIED
+    best_file = tmp_path / checkpoint.CARRIED_BEST
+    checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 3, "best_epoch": 2}, best)
+    checkpoint.write_carried(ckpt, target)
+    written = best_file.read_bytes()  # np.savez stamps each member's time: a rewrite differs
+    time.sleep(2.1)  # zip timestamps have a resolution of 2 s
+    checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 4, "best_epoch": 2}, best)
+    checkpoint.write_carried(ckpt, target)
+    assert best_file.read_bytes() == written  # same best weights: the file is left as it was
+    assert checkpoint.read_checkpoint(target)["state"]["epochs_done"] == 4
+
+    newer = [w + 1 for w in best]
+    checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 5, "best_epoch": 4}, newer)
+    checkpoint.write_carried(ckpt, target)
+    assert best_file.read_bytes() != written
+    for got, want in zip(checkpoint.read_checkpoint(target)["best"], newer):
+        np.testing.assert_array_equal(got, want)
+
+    stale = tmp_path / "stale.npz"
+    best_file.rename(stale)
+    with pytest.raises(checkpoint.CorruptCheckpoint, match="carry-best.npz, which is missing"):
+        checkpoint.read_checkpoint(target)
+    checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 6, "best_epoch": 5}, best)
+    checkpoint.write_carried(ckpt, target)
+    stale.replace(best_file)  # the best weights of another carry (epoch 5's are `best`)
+    with pytest.raises(checkpoint.CorruptCheckpoint, match="from another carry"):
+        checkpoint.read_checkpoint(target)
+
+
+def test_a_carry_holding_its_best_weights_inside_still_resumes(tmp_path):
+    """Carries written before `CARRIED_BEST` existed (the FER2013 paper row's until epoch 325)."""
+    model = _trained()
+    best = [np.asarray(w.numpy()) + 1 for w in model.weights]
+    state = {"epochs_done": 5, "best_epoch": 2, "history": []}
+    checkpoint.save_checkpoint(tmp_path / "old.npz", model, state, best)
+    with np.load(tmp_path / "old.npz") as data:
+        np.savez(tmp_path / checkpoint.CARRIED, carried=np.ones((), np.uint8),
+                 **{k: data[k] for k in data.files
+                    if not (k.startswith("optimizer/") and data[k].size > 1)})
+    saved = checkpoint.read_checkpoint(tmp_path / checkpoint.CARRIED)
+    assert saved["carried"] and saved["state"] == state
+    for got, want in zip(saved["best"], best):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_the_carried_checkpoint_drops_momentum_only(tmp_path):
-    def trained():
-        model = tiny_model(input_shape=(16, 16, 3))
-        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                      loss="sparse_categorical_crossentropy")
-        x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
-        model.train_on_batch(x, np.arange(8) % 7)
-        return model
-
-    model = trained()
+    model = _trained()
     best = [np.asarray(w.numpy()) + 1 for w in model.weights]
     state = {"epochs_done": 5, "best_epoch": 2, "history": []}
     checkpoint.save_checkpoint(tmp_path / "checkpoint.npz", model, state, best)
@@ -104,7 +155,7 @@ def test_the_carried_checkpoint_drops_momentum_only(tmp_path):
     for got, want in zip(saved["best"], best):
         np.testing.assert_array_equal(got, want)
 
-    fresh = trained()  # momentum non-zero, weights different
+    fresh = _trained()  # momentum non-zero, weights different
     fresh.optimizer.iterations.assign(0)
     checkpoint.restore(fresh, saved)
     assert int(fresh.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy())

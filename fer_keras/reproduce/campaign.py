@@ -14,10 +14,11 @@ checkpoint (written after every epoch) when the campaign reaches it again.
 
 A session's files do not outlive the session (only committed ones do, and the 46 MB
 checkpoints are never committed), so when the campaign stops with a fold unfinished it writes
-the fold's checkpoint without its momentum buffers to `carry-state.npz`
-(`checkpoint.write_carried`, 31 MB for I-MobileNetV2): the one file, committed, from which the
-next session resumes the fold after its last epoch, with the same selected epoch and best weights
-(momentum restarts at zero; docs/training.md, "Run folder"). A finished fold's carry is removed.
+the fold's checkpoint without its momentum buffers to `carry-state.npz` and its best weights to
+`carry-best.npz` (`checkpoint.write_carried`, 15 MB each for I-MobileNetV2, the second rewritten
+only when the selected epoch changed): the files, committed, from which the next session resumes
+the fold after its last epoch, with the same selected epoch and best weights (momentum restarts
+at zero; docs/training.md, "Run folder"). A finished fold's carry is removed.
 Folds carried before it existed hold `carry.keras`, their best model, and continue from that
 (`train --recover-from`: the epochs after the best one are trained again, which kept a fold
 whose validation accuracy stopped rising from ever passing its best epoch by more than a
@@ -136,13 +137,14 @@ def deadline_from(until, now=None):
 
 
 def carry_over(fold_dir, finished):
-    """Keeps `carry-state.npz` (the fold's checkpoint without momentum) while the fold is
-    unfinished, replacing an older `carry.keras`; removes both when it is finished."""
-    from fer_keras.training.checkpoint import CARRIED, FILENAME, write_carried
+    """Keeps `carry-state.npz` (the fold's checkpoint without momentum) and `carry-best.npz`
+    (its best weights) while the fold is unfinished, replacing an older `carry.keras`; removes
+    them when it is finished."""
+    from fer_keras.training.checkpoint import CARRIED, CARRIED_BEST, FILENAME, write_carried
 
     fold_dir = Path(fold_dir)
     if finished:
-        for name in (CARRY, CARRIED):
+        for name in (CARRY, CARRIED, CARRIED_BEST):
             (fold_dir / name).unlink(missing_ok=True)
     elif (fold_dir / FILENAME).is_file():
         write_carried(fold_dir / FILENAME, fold_dir / CARRIED)

@@ -9,6 +9,7 @@ augmentation are functions of (seed, epoch) (`fer_keras.data.pipeline.epoch_plan
 about the data has to be stored.
 """
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -21,6 +22,9 @@ FILENAME = "checkpoint.npz"
 # The checkpoint carried to the next machine (`write_carried`): committed by the campaign when a
 # session ends with the fold unfinished, and resumed from when the fold has no checkpoint.npz.
 CARRIED = "carry-state.npz"
+# The carry's best weights, beside it: a file of their own, rewritten only when they change, so
+# that a session whose selected epoch stayed the same adds only `CARRIED` to git's history.
+CARRIED_BEST = "carry-best.npz"
 
 
 def _values(variables):
@@ -48,25 +52,76 @@ def save_checkpoint(path, model, state, best_weights):
     _write_npz(path, arrays)
 
 
+class CorruptCheckpoint(ValueError):
+    """The checkpoint file cannot be read (truncated, or not a checkpoint)."""
+
+
+def _digest(arrays):
+    """SHA-256 (hex) of named arrays: names, dtypes, shapes and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
+        h.update(value.tobytes())
+    return h.hexdigest()
+
+
+def _text(array):
+    return array.tobytes().decode()
+
+
+def _stored_digest(path):
+    """The digest a `CARRIED_BEST` file was written with; None when absent or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return _text(data["digest"])
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+
+
 def write_carried(path, target):
     """Writes `target`: the checkpoint at `path` without the optimizer's momentum buffers (its
-    arrays of more than one element), two thirds of the file (I-MobileNetV2: 46 -> 31 MB).
+    arrays of more than one element) and with its best weights in `CARRIED_BEST` beside it.
 
-    Weights, normalisation statistics, the best weights, the bookkeeping and the optimizer's
-    scalars (its iteration count, so the learning-rate schedule continues) are kept: a fold
-    resumed from it (`open_fold`) continues after the same epoch with the same selected epoch,
-    and its one difference from an uninterrupted run is that momentum restarts at zero (as
-    `--recover-from` does; the fold's state lists the epochs after which it did).
+    Weights, normalisation statistics, the bookkeeping and the optimizer's scalars (its
+    iteration count, so the learning-rate schedule continues) stay in `target`, with the SHA-256
+    of the best weights; `CARRIED_BEST` is rewritten only when that digest changes (a new
+    selected epoch), so a carry committed every session adds the best weights to git's history
+    only when they changed (I-MobileNetV2: 15 MB of the 31). A fold resumed from it
+    (`open_fold`) continues after the same epoch with the same selected epoch, and its one
+    difference from an uninterrupted run is that momentum restarts at zero (as `--recover-from`
+    does; the fold's state lists the epochs after which it did).
     """
     with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files
-                  if not (k.startswith("optimizer/") and data[k].size > 1)}
+        best = {k: data[k] for k in data.files if k.startswith("best/")}
+        arrays = {k: data[k] for k in data.files if not k.startswith("best/")
+                  and not (k.startswith("optimizer/") and data[k].size > 1)}
     arrays["carried"] = np.ones((), np.uint8)
+    best_path = Path(target).parent / CARRIED_BEST
+    if best:
+        digest = _digest(best)
+        arrays["best_digest"] = np.frombuffer(digest.encode(), np.uint8)
+        if _stored_digest(best_path) != digest:
+            _write_npz(best_path, {**best, "digest": arrays["best_digest"]})
+    else:
+        best_path.unlink(missing_ok=True)
     _write_npz(target, arrays)
 
 
-class CorruptCheckpoint(ValueError):
-    """The checkpoint file cannot be read (truncated, or not a checkpoint)."""
+def _carried_best(path, digest):
+    """The best weights of the carry at `path` from `CARRIED_BEST` beside it, checked against
+    the carry's `digest`."""
+    best_path = Path(path).parent / CARRIED_BEST
+    if _stored_digest(best_path) != digest:
+        raise CorruptCheckpoint(
+            f"{path} keeps its best weights in {best_path}, which is "
+            + ("missing" if not best_path.exists() else "from another carry or unreadable")
+            + f"; restore the {CARRIED_BEST} committed with it (git checkout -- {best_path})")
+    with np.load(best_path, allow_pickle=False) as data:
+        best = {k: data[k] for k in data.files if k.startswith("best/")}
+    if _digest(best) != digest:
+        raise CorruptCheckpoint(f"{best_path}: its best weights do not match their digest")
+    return [best[k] for k in sorted(best)]
 
 
 def read_checkpoint(path):
@@ -87,11 +142,14 @@ def read_checkpoint(path):
                 out[prefix] = [data[k] for k in keys]
             out["optimizer_index"] = [int(k.split("/")[1]) for k in sorted(
                 k for k in data.files if k.startswith("optimizer/"))]
+            digest = _text(data["best_digest"]) if "best_digest" in data.files else None
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as err:
         raise CorruptCheckpoint(
             f"corrupt checkpoint {path} ({type(err).__name__}: {err}); rerun with --recover-from "
             f"MODEL (this run's best-epoch model.keras, e.g. {Path(path).parent / 'model.keras'})"
             f" to continue from it, or remove {path} to train the fold again") from None
+    if digest is not None:
+        out["best"] = _carried_best(path, digest)
     check_checkpoint(out, path)
     return out
 
