@@ -85,7 +85,7 @@ def test_the_carry_is_the_checkpoint_without_momentum_and_goes_when_finished(tmp
     assert (tmp_path / CARRY).exists() and not (tmp_path / CARRIED).exists()
     np.savez(tmp_path / "checkpoint.npz", **{
         "state": np.frombuffer(b"{}", np.uint8), "model/00000": np.ones(3),
-        "optimizer/00000": np.array(7), "optimizer/00001": np.ones(3), "best/00000": np.ones(3)})
+        "optimizer/00000": np.array(7), "optimizer/00001": np.ones(3), "best/00000": np.zeros(3)})
     campaign.carry_over(tmp_path, finished=False)
     with np.load(tmp_path / CARRIED) as carried:
         assert sorted(carried.files) == ["best_digest", "carried", "model/00000",

@@ -97,7 +97,7 @@ def _trained():
 
 def test_the_carried_best_weights_are_rewritten_only_when_they_change(tmp_path):
     model = _trained()
-    best = [np.asarray(w.numpy()) for w in model.weights]
+    best = [np.asarray(w.numpy()) + 1 for w in model.weights]  # an earlier epoch's
     ckpt, target = tmp_path / "checkpoint.npz", tmp_path / checkpoint.CARRIED
     best_file = tmp_path / checkpoint.CARRIED_BEST
     checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 3, "best_epoch": 2}, best)
@@ -125,6 +125,24 @@ def test_the_carried_best_weights_are_rewritten_only_when_they_change(tmp_path):
     stale.replace(best_file)  # the best weights of another carry (epoch 5's are `best`)
     with pytest.raises(checkpoint.CorruptCheckpoint, match="from another carry"):
         checkpoint.read_checkpoint(target)
+
+
+def test_best_weights_that_are_the_current_ones_are_not_stored_twice(tmp_path):
+    """A run without validation selects its last epoch: its best weights are `model.weights`
+    (what the engine saves), which the checkpoint's model arrays already hold."""
+    model = _trained()
+    ckpt, target = tmp_path / "checkpoint.npz", tmp_path / checkpoint.CARRIED
+    (tmp_path / checkpoint.CARRIED_BEST).write_bytes(b"an earlier session's best weights")
+    best = [np.asarray(w.numpy()) for w in model.weights]
+    checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 3, "best_epoch": 2}, best)
+    checkpoint.write_carried(ckpt, target)
+    assert not (tmp_path / checkpoint.CARRIED_BEST).exists()
+    with np.load(target) as data:
+        assert "best_in_model" in data.files and not any(k.startswith("best/") for k in data.files)
+    saved = checkpoint.read_checkpoint(target)
+    assert len(saved["best"]) == len(best)
+    for got, want in zip(saved["best"], best):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_carry_holding_its_best_weights_inside_still_resumes(tmp_path):

@@ -66,6 +66,16 @@ def _digest(arrays):
     return h.hexdigest()
 
 
+def _in_model(best, arrays):
+    """For each best array (in key order), the index of an identical array among the
+    checkpoint's model arrays (in key order); None unless every one has such a twin. They all
+    do when the selected epoch is the last one (a run without validation, `SELECTION_LAST`)."""
+    model_keys = sorted(k for k in arrays if k.startswith("model/"))
+    index = {_digest({"a": arrays[k]}): i for i, k in enumerate(model_keys)}
+    refs = [index.get(_digest({"a": best[k]})) for k in sorted(best)]
+    return None if None in refs else refs
+
+
 def _text(array):
     return array.tobytes().decode()
 
@@ -87,10 +97,12 @@ def write_carried(path, target):
     iteration count, so the learning-rate schedule continues) stay in `target`, with the SHA-256
     of the best weights; `CARRIED_BEST` is rewritten only when that digest changes (a new
     selected epoch), so a carry committed every session adds the best weights to git's history
-    only when they changed (I-MobileNetV2: 15 MB of the 31). A fold resumed from it
-    (`open_fold`) continues after the same epoch with the same selected epoch, and its one
-    difference from an uninterrupted run is that momentum restarts at zero (as `--recover-from`
-    does; the fold's state lists the epochs after which it did).
+    only when they changed (I-MobileNetV2: 15 MB of the 31). When the best weights are the
+    current ones (the last epoch is the selected one, as in every run without validation),
+    `target` refers to its own model arrays instead and no `CARRIED_BEST` is written. A fold
+    resumed from it (`open_fold`) continues after the same epoch with the same selected epoch,
+    and its one difference from an uninterrupted run is that momentum restarts at zero (as
+    `--recover-from` does; the fold's state lists the epochs after which it did).
     """
     with np.load(path, allow_pickle=False) as data:
         best = {k: data[k] for k in data.files if k.startswith("best/")}
@@ -98,14 +110,17 @@ def write_carried(path, target):
                   and not (k.startswith("optimizer/") and data[k].size > 1)}
     arrays["carried"] = np.ones((), np.uint8)
     best_path = Path(target).parent / CARRIED_BEST
-    if best:
+    refs = _in_model(best, arrays) if best else None
+    if refs is not None:  # the best weights are the current ones: stored once, referred to
+        arrays["best_in_model"] = np.asarray(refs, np.int64)
+    elif best:
         digest = _digest(best)
         arrays["best_digest"] = np.frombuffer(digest.encode(), np.uint8)
         if _stored_digest(best_path) != digest:
             _write_npz(best_path, {**best, "digest": arrays["best_digest"]})
-    else:
-        best_path.unlink(missing_ok=True)
     _write_npz(target, arrays)
+    if "best_digest" not in arrays:
+        best_path.unlink(missing_ok=True)
 
 
 def _carried_best(path, digest):
@@ -143,6 +158,8 @@ def read_checkpoint(path):
             out["optimizer_index"] = [int(k.split("/")[1]) for k in sorted(
                 k for k in data.files if k.startswith("optimizer/"))]
             digest = _text(data["best_digest"]) if "best_digest" in data.files else None
+            if "best_in_model" in data.files:
+                out["best"] = [out["model"][i] for i in data["best_in_model"]]
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as err:
         raise CorruptCheckpoint(
             f"corrupt checkpoint {path} ({type(err).__name__}: {err}); rerun with --recover-from "
