@@ -160,7 +160,7 @@ def read_checkpoint(path):
             digest = _text(data["best_digest"]) if "best_digest" in data.files else None
             if "best_in_model" in data.files:
                 out["best"] = [out["model"][i] for i in data["best_in_model"]]
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as err:
+    except (zipfile.BadZipFile, EOFError, KeyError, IndexError, ValueError, OSError) as err:
         raise CorruptCheckpoint(
             f"corrupt checkpoint {path} ({type(err).__name__}: {err}); rerun with --recover-from "
             f"MODEL (this run's best-epoch model.keras, e.g. {Path(path).parent / 'model.keras'})"
