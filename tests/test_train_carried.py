@@ -95,6 +95,21 @@ def _trained():
     return model
 
 
+def _assert_same(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def _saved_with_earlier_best(path):
+    """(model, best, state): a checkpoint at `path` whose best weights are not the current ones."""
+    model = _trained()
+    best = [np.asarray(w.numpy()) + 1 for w in model.weights]
+    state = {"epochs_done": 5, "best_epoch": 2, "history": []}
+    checkpoint.save_checkpoint(path, model, state, best)
+    return model, best, state
+
+
 def test_the_carried_best_weights_are_rewritten_only_when_they_change(tmp_path):
     model = _trained()
     best = [np.asarray(w.numpy()) + 1 for w in model.weights]  # an earlier epoch's
@@ -113,8 +128,7 @@ def test_the_carried_best_weights_are_rewritten_only_when_they_change(tmp_path):
     checkpoint.save_checkpoint(ckpt, model, {"epochs_done": 5, "best_epoch": 4}, newer)
     checkpoint.write_carried(ckpt, target)
     assert best_file.read_bytes() != written
-    for got, want in zip(checkpoint.read_checkpoint(target)["best"], newer):
-        np.testing.assert_array_equal(got, want)
+    _assert_same(checkpoint.read_checkpoint(target)["best"], newer)
 
     stale = tmp_path / "stale.npz"
     best_file.rename(stale)
@@ -139,39 +153,28 @@ def test_best_weights_that_are_the_current_ones_are_not_stored_twice(tmp_path):
     assert not (tmp_path / checkpoint.CARRIED_BEST).exists()
     with np.load(target) as data:
         assert "best_in_model" in data.files and not any(k.startswith("best/") for k in data.files)
-    saved = checkpoint.read_checkpoint(target)
-    assert len(saved["best"]) == len(best)
-    for got, want in zip(saved["best"], best):
-        np.testing.assert_array_equal(got, want)
+    _assert_same(checkpoint.read_checkpoint(target)["best"], best)
 
 
 def test_a_carry_holding_its_best_weights_inside_still_resumes(tmp_path):
     """Carries written before `CARRIED_BEST` existed (the FER2013 paper row's until epoch 325)."""
-    model = _trained()
-    best = [np.asarray(w.numpy()) + 1 for w in model.weights]
-    state = {"epochs_done": 5, "best_epoch": 2, "history": []}
-    checkpoint.save_checkpoint(tmp_path / "old.npz", model, state, best)
+    _, best, state = _saved_with_earlier_best(tmp_path / "old.npz")
     with np.load(tmp_path / "old.npz") as data:
         np.savez(tmp_path / checkpoint.CARRIED, carried=np.ones((), np.uint8),
                  **{k: data[k] for k in data.files
                     if not (k.startswith("optimizer/") and data[k].size > 1)})
     saved = checkpoint.read_checkpoint(tmp_path / checkpoint.CARRIED)
     assert saved["carried"] and saved["state"] == state
-    for got, want in zip(saved["best"], best):
-        np.testing.assert_array_equal(got, want)
+    _assert_same(saved["best"], best)
 
 
 def test_the_carried_checkpoint_drops_momentum_only(tmp_path):
-    model = _trained()
-    best = [np.asarray(w.numpy()) + 1 for w in model.weights]
-    state = {"epochs_done": 5, "best_epoch": 2, "history": []}
-    checkpoint.save_checkpoint(tmp_path / "checkpoint.npz", model, state, best)
+    model, best, state = _saved_with_earlier_best(tmp_path / "checkpoint.npz")
     checkpoint.write_carried(tmp_path / "checkpoint.npz", tmp_path / "carried.npz")
     saved = checkpoint.read_checkpoint(tmp_path / "carried.npz")
     assert saved["carried"] and saved["state"] == state
     assert all(v.size == 1 for v in saved["optimizer"])
-    for got, want in zip(saved["best"], best):
-        np.testing.assert_array_equal(got, want)
+    _assert_same(saved["best"], best)
 
     fresh = _trained()  # momentum non-zero, weights different
     fresh.optimizer.iterations.assign(0)
