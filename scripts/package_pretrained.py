@@ -6,11 +6,12 @@
 Writes `model.weights.h5` (every float32 array stored as float16; loaded back into the float32
 model) and `model_info.json` (registered model, input shape, classes, the source's accuracy),
 then measures the loaded package model against the source `model.keras` on the source's
-evaluation split (FER2013: PublicTest): top-1 agreement and the largest difference of any class
-probability, and fits the package model's own temperature on its validation split
-(`fer_keras.inference.evaluation.calibrate_model`, as `python -m fer_keras.calibrate --write`
-does), so that `Predictor` calibrates the package copy as it does the published model. The
-figures go into model_info.json; docs/deployment.md quotes them.
+evaluation split (FER2013: PublicTest): top-1 agreement, the largest difference of any class
+probability and both models' accuracy; then it fits the package model's own temperature on its
+validation split (`fer_keras.inference.evaluation.calibrate_model`, as `python -m
+fer_keras.calibrate --write` does), so that `Predictor` calibrates the package copy as it does the published model. The
+figures go into model_info.json; docs/deployment.md's tables are written from it by
+`python -m fer_keras.reproduce report ... --deployment docs/deployment.md`.
 """
 
 import argparse
@@ -46,14 +47,19 @@ def to_float16(src, dst):
 
 
 def split_images(metrics, data_dir):
-    """Images (raw 0-255, model channels) of the split the source model was evaluated on."""
+    """Images (raw 0-255, model channels), labels and usage name of the split the source model
+    was evaluated on."""
     from fer_keras.data import load_dataset
 
     ds = load_dataset(metrics["dataset"], data_dir)
     usage = {"val": "PublicTest", "test": "PrivateTest"}[metrics["split"]]
     idx = np.flatnonzero(np.asarray(ds.usage) == usage)
     x = ds.images[idx].astype(np.float32).reshape(len(idx), 48, 48, -1)
-    return np.repeat(x, metrics["config"]["channels"] // x.shape[-1], axis=-1), usage
+    if list(ds.class_names) != list(metrics["class_names"]):
+        raise ValueError(f"the data's classes {ds.class_names} are not the model's "
+                         f"{metrics['class_names']}")
+    x = np.repeat(x, metrics["config"]["channels"] // x.shape[-1], axis=-1)
+    return x, ds.labels[idx], usage
 
 
 def main(argv=None):
@@ -89,13 +95,15 @@ def main(argv=None):
     (dest / pretrained.INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
 
     packaged = build_published(dest / "model.weights.h5")
-    x, usage = split_images(metrics, args.data_dir)
+    x, y, usage = split_images(metrics, args.data_dir)
     p_ref = reference.predict(x, batch_size=256, verbose=0)
     p_pkg = packaged.predict(x, batch_size=256, verbose=0)
     info["agreement"] = {
         "split": usage, "images": len(x),
         "top1_agreement": float(np.mean(p_ref.argmax(1) == p_pkg.argmax(1))),
         "max_probability_difference": float(np.abs(p_ref - p_pkg).max()),
+        "accuracy": float(np.mean(p_pkg.argmax(1) == y)),
+        "reference_accuracy": float(np.mean(p_ref.argmax(1) == y)),
     }
     info["calibration"] = calibrate_model(dest, dataset=metrics["dataset"],
                                           data_dir=args.data_dir)

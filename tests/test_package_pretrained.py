@@ -47,6 +47,10 @@ def test_the_package_copy_agrees_and_carries_its_own_temperature(tmp_path, capsy
     assert info["agreement"]["split"] == "PublicTest"
     assert info["agreement"]["images"] == public_test == 7
     assert info["agreement"]["top1_agreement"] == 1.0  # float16 weights of a 7-image split
+    # both accuracies on the same images; equal when every prediction agrees
+    accuracy = info["agreement"]["accuracy"]
+    assert accuracy == info["agreement"]["reference_accuracy"]
+    assert round(accuracy * public_test) == pytest.approx(accuracy * public_test)
     calibration = info["calibration"]
     assert calibration["split"] == "val" and calibration["num_examples"] == public_test
     assert calibration["dataset"] == "fer2013" and calibration["protocol"] == "official"

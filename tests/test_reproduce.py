@@ -17,6 +17,7 @@ from data_fixtures import isolated_cache, make_ckplus, make_jaffe  # noqa: F401
 from fer_keras import reproduce
 from fer_keras.data import list_protocols, load_dataset, save_packed
 from fer_keras.reproduce import TABLES, fold_finished, plan, report, train_command
+from fer_keras.reproduce.published import markers
 from fer_keras.training.config import TrainConfig, resolve_config
 
 
@@ -364,11 +365,13 @@ def test_report_readme_rewrites_only_the_marked_block(studies, tmp_path, capsys)
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\nbefore\n{reproduce.README_START}\nstale 12.34\n"
                       f"{reproduce.README_END}\nafter\n")
+    readme.write_text(readme.read_text() + "\n".join(markers("models")) + "\n")
     one, two = map(str, studies)
     assert reproduce.main(["report", "--study", one, two, "--readme", str(readme)]) == 0
     text = readme.read_text()
     assert "stale" not in text and text.startswith("# title\n\nbefore\n")
-    assert text.endswith(f"{reproduce.README_END}\nafter\n")
+    assert f"{reproduce.README_END}\nafter\n" in text
+    assert "| name | accuracy (split) |" in text  # the published models' table too
     assert f"--study {one} {two} --readme" in text
     # One table per study folder, as in the report.
     assert f"Runs in `{one}`:\n\n{reproduce.summary([one])}\n\nRuns in `{two}`:" in text

@@ -4,7 +4,7 @@
     python -m fer_keras.reproduce run --table lntwrn_table5 --dataset ckplus \\
         --protocol subject_kfold --epochs 30 --data-root ../shared/data --jobs 2
     python -m fer_keras.reproduce report --study studies/main --output docs/reproduction.md \\
-        --figures --readme README.md
+        --figures --readme README.md --deployment docs/deployment.md
 
 A study is a folder of ordinary training runs (`python -m fer_keras.train` run folders), one per
 (dataset, table row, protocol and its options, seed). `run` starts one `python -m fer_keras.train
@@ -12,13 +12,15 @@ A study is a folder of ordinary training runs (`python -m fer_keras.train` run f
 share it well), so a study continues across sittings and machines: a fold whose `metrics.json`
 reports all its configured epochs is skipped, a fold with a checkpoint resumes. `report` reads the
 `metrics.json` (and history.csv) files and nothing else; no number is typed by hand (`--readme`
-also rewrites the README's results block from them).
+also rewrites the README's results block from them, and the published models' tables from
+`saved_models/*/metrics.json`: `published`).
 The tables, the paper figures and how each row is run: docs/reproduction.md; the tables
 themselves are declared in fer_keras/papers/.
 
 Modules: `runs` (the tables' experiments, run identity), `runner` (plan, train commands, jobs),
 `cells`, `report`, `practice` (the papers' practice and the gap's decomposition), `intro`,
-`figures`, `cards` (publishing, model cards), `cli`.
+`figures`, `cards` (publishing, model cards), `published` (the published models' tables),
+`campaign`, `campaign_progress`, `cli`.
 """
 
 from fer_keras.papers.schema import Row, Table

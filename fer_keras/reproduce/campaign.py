@@ -182,7 +182,23 @@ def maybe_publish(entry, fold_dir, models_dir="saved_models", log=print):
         log(f"publishing {fold_dir} as {entry.publish}: {split} accuracy {acc:.4f} > {old_acc:.4f}")
     publish(fold_dir, entry.publish, models_dir)
     package_copy(entry, Path(models_dir) / entry.publish, log)
+    refresh_tables(models_dir, log)
     return True
+
+
+def refresh_tables(models_dir, log=print):
+    """Rewrites the published models' tables of the README and docs/deployment.md (beside
+    `models_dir`) from the published metrics; a page without its markers is logged, not fatal."""
+    from fer_keras.reproduce.published import refresh
+
+    root = Path(models_dir).resolve().parent
+    try:
+        pages = refresh(root / "README.md", root / "docs" / "deployment.md", models_dir)
+    except ValueError as error:
+        log(f"published models' tables not rewritten: {error}")
+        return []
+    log("published models' tables rewritten: " + ", ".join(str(page) for page in pages))
+    return pages
 
 
 def package_copy(entry, published, log=print):

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from fer_keras.reproduce import campaign
+from fer_keras.reproduce import campaign, published
 from fer_keras.reproduce.against_paper import against_paper_figures
 from fer_keras.reproduce.cards import publish, rewrite_cards
 from fer_keras.reproduce.figures import figures
@@ -68,16 +68,25 @@ def build_parser():
     c.add_argument("--stop", action="store_true",
                    help="stop the campaign after its current epoch (SIGTERM: the fold writes its "
                    "metrics.json and carry, the campaign ends)")
+    _report_parser(sub)
+    return p
+
+
+def _report_parser(sub):
     g = sub.add_parser("report", help="the Markdown tables from finished runs")
     g.add_argument("--study", nargs="+", default=["studies/main"])
     g.add_argument("--output", help="write here instead of standard output")
-    g.add_argument("--readme", help="also rewrite the generated results block of this README")
+    g.add_argument("--readme", help="also rewrite the generated blocks of this README (the "
+                   "results summary, the published models' table)")
+    g.add_argument("--deployment", metavar="PAGE", help="also rewrite the published models' "
+                   "calibration and package-copy tables of this page (docs/deployment.md)")
+    g.add_argument("--models-dir", default=str(published.MODELS_DIR),
+                   help="the published models' folder (default: saved_models)")
     g.add_argument("--campaign", metavar="QUEUE", help="also list the campaign queue's runs "
                    "with their epochs and hours (e.g. studies/campaign.toml)")
     g.add_argument("--figures", action="store_true",
                    help="also draw each table against the paper, the confusion matrices and "
                         "the accuracy curves into OUTPUT's folder/figures/ and show them")
-    return p
 
 
 def list_tables():
@@ -93,10 +102,17 @@ def list_tables():
 
 
 def write_report(args):
-    """`report`: the README block (--readme), then the page (introduction, one section per study
-    folder, figures) to --output or standard output."""
+    """`report`: the README blocks (--readme) and docs/deployment.md's tables (--deployment),
+    then the page (introduction, one section per study folder, figures) to --output or standard
+    output."""
+    command = "python -m fer_keras.reproduce report" + "".join(
+        f" --{flag} {value}" for flag, value in (("readme", args.readme),
+                                                 ("deployment", args.deployment)) if value)
     if args.readme:
         print(update_readme(args.readme, args.study))
+        print(published.update_readme(args.readme, command, args.models_dir))
+    if args.deployment:
+        print(published.update_deployment(args.deployment, command, args.models_dir))
     text = intro(args.study, args.campaign)
     for study in args.study:
         text += f"## Runs in `{study}`\n\n" + report([study]) + "\n"

@@ -29,7 +29,7 @@ def headline_rows():
 
 
 @functools.lru_cache(maxsize=None)
-def _option_defaults(protocol):
+def option_defaults(protocol):
     """{option: default} of a protocol's keyword options ({} for an unknown protocol)."""
     from fer_keras.data.protocols import PROTOCOLS
 
@@ -42,7 +42,7 @@ def _option_defaults(protocol):
 def options_key(protocol, options):
     """The protocol options that differ from the protocol's defaults, as "k=v, k=v" ("" when
     none): runs with equal keys are one experiment."""
-    defaults = _option_defaults(protocol)
+    defaults = option_defaults(protocol)
     chosen = {k: v for k, v in sorted((options or {}).items()) if defaults.get(k, object()) != v}
     return ", ".join(f"{k}={v}" for k, v in chosen.items())
 
