@@ -203,10 +203,43 @@ def test_training_fits_the_temperature_on_the_validation_split(tmp_path, monkeyp
                            str(tmp_path / "r.png")]) == 0
     refit = json.loads(capsys.readouterr().out)
     assert refit["temperature"] == pytest.approx(c["temperature"], rel=1e-3)
+    split = ("dataset", "protocol", "fold", "split_seed")  # named as calibrate names them
+    assert [c[k] for k in split] == [refit[k] for k in split] == [metrics[k] for k in split]
     assert refit["test"]["num_examples"] == c["test"]["num_examples"]
     assert (tmp_path / "r.png").is_file()
     assert calibrate.main(["--model", str(tmp_path / "run")]) == 2
     assert "is a run folder: calibrate one fold" in capsys.readouterr().err
+
+
+def test_publishing_names_the_split_of_a_runs_temperature(tmp_path):
+    """A fold trained before training named its calibration split is published with it (the
+    campaign publishes runs started by older code)."""
+    pytest.importorskip("tensorflow")
+    from fer_keras.reproduce.cards import publish
+    from inference_fixtures import tiny_model
+
+    fold = tmp_path / "run" / "fold_0"
+    fold.mkdir(parents=True)
+    tiny_model(seed=1).save(fold / "model.keras")
+    (fold / "history.csv").write_text("epoch,accuracy\n1,0.5\n")
+    m = {"model": "i_mobilenetv2", "dataset": "fer2013", "protocol": "official", "fold": 0,
+         "split_seed": 3, "protocol_notes": [], "params": 1, "seed": 0, "best_epoch": 1,
+         "epochs_trained": 1, "split": "val", "num_examples": 7, "accuracy": 0.5,
+         "balanced_accuracy": 0.5, "macro_f1": 0.5, "per_class": {},
+         "class_names": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+         "config": {"epochs": 1, "batch_size": 2, "optimizer": "sgd", "learning_rate": 0.1,
+                    "momentum": 0.9, "weight_decay": 0.0, "augment": "flip"},
+         "calibration": {"temperature": 1.5, "split": "val", "num_examples": 7, "bins": 15,
+                         "ece_before": 0.1, "ece_after": 0.1, "nll_before": 1.0,
+                         "nll_after": 0.9}}
+    (fold / "metrics.json").write_text(json.dumps(m))
+    target = publish(fold, "tiny_fer2013", tmp_path / "models")
+    c = json.loads((target / "metrics.json").read_text())["calibration"]
+    assert (c["dataset"], c["protocol"], c["fold"], c["split_seed"]) == ("fer2013", "official",
+                                                                        0, 3)
+    assert c["temperature"] == 1.5 and (target / "saved_model" / "saved_model.pb").is_file()
+    card = (target / "README.md").read_text()
+    assert "temperature 1.500, fitted on the validation split" in card
 
 
 @pytest.mark.skipif(not PUBLISHED, reason="no published models")

@@ -10,8 +10,8 @@ standard deviation (a range about 40 standard deviations wide), and the error co
 Principles and Empirical Evaluation", arXiv:2004.09602) trades a little saturation of rare values
 for a finer step everywhere else. Measured on FER2013 PublicTest (3,589 images, 1,000
 calibration images; docs/deployment.md, "Int8 activation ranges"): top-1 agreement of the int8
-model with Keras 85.4 % -> 93.8 % at the 99.99th percentile for the published 61.47 % model,
-88.7 % -> 94.4 % and 92.1 % -> 94.5 % for the two before it.
+model with Keras 85.6 % -> 93.8 % at the 99.99th percentile for the published 62.91 % model,
+85.4 % -> 93.8 %, 88.7 % -> 94.4 % and 92.1 % -> 94.5 % for the three before it.
 
 How: the converter calibrates only (`_experimental_calibrate_only`, as TensorFlow's own
 `QuantizationDebugger` does), leaving a float model whose tensors carry their observed min and

@@ -11,6 +11,9 @@ from fer_keras.data.registry import BUILT_IN
 from fer_keras.reproduce.cells import hardware_name, preset_epochs
 
 
+# What a published model's `calibration` record names about the split its temperature was fitted on
+CALIBRATION_SPLIT = ("dataset", "protocol", "fold", "split_seed")
+
 # Each dataset's origin and terms, declared with it (fer_keras.data.registry)
 DATA_TERMS = {spec.name: spec.terms for spec in BUILT_IN if spec.folder}
 LIMITS = """- Trained on a small dataset of posed (CK+, JAFFE) or web-scraped and noisily labelled (FER2013)
@@ -36,12 +39,17 @@ def publish(fold_dir, name, models_dir="saved_models"):
 
     import fer_keras.layers  # noqa: F401 - registers the custom layers for loading
     from fer_keras.deployment.saved_model import write_saved_model
+    from fer_keras.training.artifacts import write_json
 
     fold_dir, target = Path(fold_dir), Path(models_dir) / name
     metrics = json.loads((fold_dir / "metrics.json").read_text())
+    if metrics.get("calibration"):  # name the split T was fitted on, as `calibrate --write` does
+        metrics["calibration"] = {**{key: metrics[key] for key in CALIBRATION_SPLIT},
+                                  **metrics["calibration"]}
     target.mkdir(parents=True, exist_ok=True)
-    for file in ("model.keras", "metrics.json", "history.csv"):
+    for file in ("model.keras", "history.csv"):
         shutil.copy(fold_dir / file, target / file)
+    write_json(target / "metrics.json", metrics)
     model = keras.saving.load_model(target / "model.keras", safe_mode=True)
     if (target / "saved_model").exists():
         shutil.rmtree(target / "saved_model")

@@ -99,7 +99,9 @@ def calibration_table(models_dir=MODELS_DIR, pretrained_dir=None):
     for name, m in published(models_dir):
         if m.get("calibration"):
             link = f"[`{name}`](figures/calibration-{name}.png)"
-            lines.append(calibration_row(link, m["calibration"]))
+            # a fit recorded by training before it named its split: the run's own
+            where = {key: m[key] for key in ("dataset", "protocol", "fold")}
+            lines.append(calibration_row(link, {**where, **m["calibration"]}))
     for name, info in package_copies(pretrained_dir):
         if info.get("calibration"):
             lines.append(calibration_row(f"`fer_keras/pretrained/{name}` (float16)",

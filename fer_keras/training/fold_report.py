@@ -133,7 +133,9 @@ def write_artifacts(model, config, ds, split, fold_dir, state, verbose):
     plot_history(state["history"], fold_dir / "curves.png", f"{where})",
                  selected_epoch=state["best_epoch"] + 1)
     if val_probs is not None:  # temperature scaling on the selection split (calibration.py)
-        metrics["calibration"] = calibrate(ds.labels[split.val], val_probs)
+        metrics["calibration"] = {**calibrate(ds.labels[split.val], val_probs),
+                                  **{key: metrics[key] for key in (
+                                      "dataset", "protocol", "fold", "split_seed")}}
         if name == "test":  # out of sample: the validation split's T on the test split
             metrics["calibration"]["test"] = scored(ds.labels[indices], probs,
                                                     metrics["calibration"]["temperature"])
