@@ -268,13 +268,14 @@ def test_hours_left_use_the_runs_median_epoch_then_the_queues_estimate(tmp_path)
     from fer_keras.reproduce import campaign_progress as progress
 
     fold = tmp_path / "fold_0"
-    assert progress.hours_left(fold, 300, 600.0) == 50.0  # not started: the queue's 600 s
+    assert progress.hours_left([], 0, 300, 600.0) == 50.0  # not started: the queue's 600 s
     fold.mkdir()
     times = [900] + [100] * 4 + [400] + [200] * 5  # the last ten: median 200 s
     (fold / "history.csv").write_text("epoch,val_accuracy,time_s\n" + "".join(
         f"{i},0.5,{t}\n" for i, t in enumerate(times, 1)))
-    assert progress.hours_left(fold, 47, 600.0) == pytest.approx(36 * 200 / 3600)
-    assert progress.hours_left(fold, 11, 600.0) == 0
+    rows = progress.history_rows(fold)
+    assert progress.hours_left(rows, 11, 47, 600.0) == pytest.approx(36 * 200 / 3600)
+    assert progress.hours_left(rows, 11, 11, 600.0) == 0
     entry = campaign.Entry("tiny", str(tmp_path), ["--dataset", "synthetic", "--epochs", "47"],
                            epoch_seconds=600.0)
     lines = campaign.status_lines([entry])

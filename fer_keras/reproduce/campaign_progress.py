@@ -67,15 +67,10 @@ def history_rows(fold_dir):
     return read_history_csv(path) if path.is_file() else []
 
 
-def hours_left(fold_dir, epochs, fallback):
-    """Hours the fold's remaining epochs (of `epochs`) should take: their number times the
-    median time of its last RECENT epochs in history.csv (whatever machine ran them), or
-    `fallback` seconds an epoch (the queue's estimate) before it has any."""
-    rows = history_rows(fold_dir)
-    return _hours_left(rows, fold_progress(fold_dir, epochs, rows)[0], epochs, fallback)
-
-
-def _hours_left(rows, done, epochs, fallback):
+def hours_left(rows, done, epochs, fallback):
+    """Hours a fold's remaining epochs (`epochs` - `done`) should take: their number times the
+    median time of its last RECENT epochs in its history.csv `rows` (whatever machine ran them),
+    or `fallback` seconds an epoch (the queue's estimate) before it has any."""
     times = [float(r["time_s"]) for r in rows[-RECENT:] if r.get("time_s")]
     per_epoch = statistics.median(times) if times else fallback
     return max(0, epochs - done) * per_epoch / 3600
@@ -89,8 +84,8 @@ def _queue_folds(entries):
         for fold_dir in fold_dirs(entry, config):
             rows = history_rows(fold_dir)
             done, total = fold_progress(fold_dir, config.epochs, rows)
-            yield entry, fold_dir, rows, done, total, _hours_left(rows, done, total,
-                                                                   entry.epoch_seconds)
+            yield entry, fold_dir, rows, done, total, hours_left(rows, done, total,
+                                                                  entry.epoch_seconds)
 
 
 def report_section(entries):
