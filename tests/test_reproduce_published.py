@@ -52,12 +52,13 @@ def test_readme_table_orders_by_dataset_and_names_each_split_and_the_paper(tmp_p
     assert [line.split("|")[1].strip() for line in lines[2:]] == [
         "`i_mobilenetv2_fer2013`", "`i_mobilenetv2_ckplus`", "`light_ntwrn_jaffe`"]
     fer, ckplus, jaffe = lines[2:]
-    assert "62.89 % (PublicTest: the selection split, optimistic; paper 68.62 %" in fer
+    assert "62.89 % (PublicTest: the selection split, optimistic; paper 68.62 %)" in fer
     assert fer.endswith("| e | 1.250 |")
     # the run's protocol options decide the fold count; no temperature: "-"
-    assert "85.86 % (test fold 6 of 5, subject-independent; paper 95.96 %" in ckplus
+    assert ("85.86 % (test fold 6 of 5, subject-independent; paper 95.96 % on its own split, "
+            "`paper_imnv2`)") in ckplus
     assert ckplus.endswith("| c, d | - |")
-    assert "50.00 % (one unseen poser; paper 95.21 %" in jaffe
+    assert "50.00 % (one unseen poser; paper 95.21 % on its own split, `paper_lntwrn`)" in jaffe
 
 
 def test_calibration_table_has_each_model_then_the_package_copy(tmp_path):
