@@ -20,7 +20,6 @@ from fer_keras.reproduce.runs import option_defaults, headline_rows
 
 MODELS_DIR = Path("saved_models")
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"  # fer_keras/pretrained
-DATASET_NAMES = {"fer2013": "FER2013", "ckplus": "CK+", "jaffe": "JAFFE"}
 
 
 def published(models_dir=MODELS_DIR):
