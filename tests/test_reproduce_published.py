@@ -31,7 +31,8 @@ def _models(tmp_path):
            class_names=["c", "d"], config={"protocol_options": {"num_folds": 5}})
     _write(models, "i_mobilenetv2_fer2013", model="i_mobilenetv2", dataset="fer2013",
            protocol="official", fold=0, split="val", accuracy=0.6289, class_names=["e"],
-           config={}, calibration=CALIBRATION)  # as training writes it: no dataset, fold
+           config={}, calibration={**CALIBRATION, "dataset": "fer2013", "protocol": "official",
+                                   "fold": 0})
     return models
 
 

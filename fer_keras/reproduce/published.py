@@ -99,15 +99,12 @@ def calibration_row(label, c):
 def calibration_table(models_dir=MODELS_DIR, pretrained_dir=None):
     """docs/deployment.md's calibration table: each published model with a temperature (its name
     links its reliability diagrams), then each float16 package copy."""
-    pretrained_dir = pretrained_dir or PRETRAINED_DIR
     lines = ["| model | fitted on | images | T | ECE val | NLL val | ECE test (images) | "
              "NLL test |", "|---|---|---|---|---|---|---|---|"]
     for name, m in published(models_dir):
         if m.get("calibration"):
             link = f"[`{name}`](figures/calibration-{name}.png)"
-            # a fit recorded by training before it named its split: the run's own
-            where = {key: m[key] for key in ("dataset", "protocol", "fold")}
-            lines.append(calibration_row(link, {**where, **m["calibration"]}))
+            lines.append(calibration_row(link, m["calibration"]))
     for name, info in package_copies(pretrained_dir):
         if info.get("calibration"):
             lines.append(calibration_row(f"`fer_keras/pretrained/{name}` (float16)",
@@ -146,12 +143,17 @@ def markers(key):
 
 
 def rewrite_block(path, key, body, command):
-    """Replaces the text between `key`'s markers in the Markdown file `path` with `body` (and a
-    line naming the `command` that wrote it). Raises ValueError naming the file and the markers
-    when they are missing."""
+    """Replaces the text between `key`'s markers in the Markdown file `path` with `body`."""
+    return rewrite_between(path, markers(key), body, command)
+
+
+def rewrite_between(path, marker_pair, body, command):
+    """Replaces the text between the (start, end) markers in the Markdown file `path` with `body`
+    (and a line naming the `command` that wrote it). Raises ValueError naming the file and the
+    markers when they are missing."""
     path = Path(path)
     text = path.read_text()
-    start_marker, end_marker = markers(key)
+    start_marker, end_marker = marker_pair
     start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
         raise ValueError(f"{path} has no '{start_marker}' ... '{end_marker}' block to rewrite")
