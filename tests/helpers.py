@@ -1,5 +1,8 @@
 """One shared harness for every layer and model test (keras-hub's run_layer_test habit)."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import keras
 
@@ -84,3 +87,12 @@ def max_weight_difference(fold_a, fold_b):
 
     a, b = (keras.saving.load_model(f / "model.keras").get_weights() for f in (fold_a, fold_b))
     return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b))
+
+
+def load_script(name):
+    """`scripts/NAME.py` imported as a module (the scripts folder is not a package)."""
+    path = Path(__file__).parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

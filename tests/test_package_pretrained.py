@@ -2,24 +2,20 @@
 with the source, and its own temperature (the campaign refreshes the copy whenever it publishes,
 so a copy without `calibration` would silently stop calibrating `Predictor`'s outputs)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+
+from helpers import load_script
 
 from data_fixtures import make_fer_folders
 from inference_fixtures import CLASS_NAMES, tiny_model
 
 pytestmark = pytest.mark.tf
-SCRIPT = Path(__file__).parents[1] / "scripts" / "package_pretrained.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("package_pretrained", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("package_pretrained")
 
 
 def _published(folder):

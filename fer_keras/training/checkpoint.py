@@ -80,13 +80,15 @@ def _text(array):
     return array.tobytes().decode()
 
 
-def _stored_digest(path):
-    """The digest a `CARRIED_BEST` file was written with; None when absent or unreadable."""
+def _read_carried_best(path, arrays=True):
+    """(digest, best arrays by name) of a `CARRIED_BEST` file, its arrays only if `arrays`;
+    (None, {}) when it is absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return _text(data["digest"])
+            return _text(data["digest"]), {k: data[k] for k in data.files
+                                           if arrays and k.startswith("best/")}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
-        return None
+        return None, {}
 
 
 def write_carried(path, target):
@@ -116,7 +118,7 @@ def write_carried(path, target):
     elif best:
         digest = _digest(best)
         arrays["best_digest"] = np.frombuffer(digest.encode(), np.uint8)
-        if _stored_digest(best_path) != digest:
+        if _read_carried_best(best_path, arrays=False)[0] != digest:
             _write_npz(best_path, {**best, "digest": arrays["best_digest"]})
     _write_npz(target, arrays)
     if "best_digest" not in arrays:
@@ -127,13 +129,12 @@ def _carried_best(path, digest):
     """The best weights of the carry at `path` from `CARRIED_BEST` beside it, checked against
     the carry's `digest`."""
     best_path = Path(path).parent / CARRIED_BEST
-    if _stored_digest(best_path) != digest:
+    stored, best = _read_carried_best(best_path)
+    if stored != digest:
         raise CorruptCheckpoint(
             f"{path} keeps its best weights in {best_path}, which is "
             + ("missing" if not best_path.exists() else "from another carry or unreadable")
             + f"; restore the {CARRIED_BEST} committed with it (git checkout -- {best_path})")
-    with np.load(best_path, allow_pickle=False) as data:
-        best = {k: data[k] for k in data.files if k.startswith("best/")}
     if _digest(best) != digest:
         raise CorruptCheckpoint(f"{best_path}: its best weights do not match their digest")
     return [best[k] for k in sorted(best)]
