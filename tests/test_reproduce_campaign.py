@@ -283,3 +283,20 @@ def test_hours_left_use_the_runs_median_epoch_then_the_queues_estimate(tmp_path)
     assert lines[-1].startswith("about 2 training hours left in the queue")
     assert "| tiny | fold_0 | 11 / 47 | 0.8 | 2.0 | 50.00 (1) | in progress |" in (
         campaign.report_section([entry]))
+
+
+def test_the_not_started_folds_of_one_run_are_one_line_and_one_row(tmp_path):
+    fold = tmp_path / "fold_0"
+    fold.mkdir()
+    (fold / "history.csv").write_text("epoch,val_accuracy,time_s\n1,0.5,360\n")
+    args = ["--dataset", "synthetic", "--epochs", "11"] + ["--fold", "0", "--fold", "1",
+                                                           "--fold", "2", "--fold", "3"]
+    entry = campaign.Entry("tiny", str(tmp_path), args, epoch_seconds=600.0)
+    lines = campaign.status_lines([entry])
+    assert len(lines) == 3  # fold 0 in progress, folds 1-3 waiting, the total
+    assert "1/11 epochs, ~1.0 h left  tiny [" in lines[0] and "fold_0]" in lines[0]
+    assert "0/11 epochs x 3, ~5.5 h left  tiny [" in lines[1] and "fold_1-fold_3]" in lines[1]
+    assert lines[-1].startswith("about 6 training hours left")
+    section = campaign.report_section([entry])
+    assert "| tiny | fold_0 | 1 / 11 | 0.1 | 1.0 | 50.00 (1) | in progress |" in section
+    assert "| tiny | fold_1-fold_3 (3 folds) | 0 / 11 each | 0.0 | 5.5 | - | waiting |" in section

@@ -42,19 +42,22 @@ def epoch_seconds(fold_dir, fallback):
 
 
 def status_lines(entries):
-    """One line per fold: done, or its epochs and the hours it still needs (`hours_left`), with
-    the next one marked; then the queue's total."""
+    """One line per fold (the not-started folds of one run on one line): done, or its epochs
+    and the hours it still needs (`hours_left`), with the next one marked; then the queue's
+    total."""
     from fer_keras.training.checkpoint import CARRIED
 
     lines, next_marked, total_hours = [], False, 0.0
-    for entry, fold_dir, _, done, total, hours in _queue_folds(entries):
+    for entry, dirs, _, done, total, hours in _queue_items(entries):
         total_hours += hours
-        state = "done" if done >= total else f"{done}/{total} epochs, ~{hours:.1f} h left"
+        each = f" x {len(dirs)}" if len(dirs) > 1 else ""
+        state = "done" if done >= total else f"{done}/{total} epochs{each}, ~{hours:.1f} h left"
         mark = ""
         if done < total and not next_marked:
             mark, next_marked = "  <- next", True
-        carry = " (carry)" if any((fold_dir / n).is_file() for n in (CARRY, CARRIED)) else ""
-        lines.append(f"{state:>30}  {entry.name} [{fold_dir}]{carry}{mark}")
+        carry = " (carry)" if any((d / n).is_file() for d in dirs for n in (CARRY, CARRIED)) else ""
+        where = dirs[0] if len(dirs) == 1 else dirs[0].parent / f"{dirs[0].name}-{dirs[-1].name}"
+        lines.append(f"{state:>34}  {entry.name} [{where}]{carry}{mark}")
     lines.append(f"about {total_hours:.0f} training hours left in the queue, at each run's "
                  "recent epoch times (the queue's estimates for runs not started)")
     return lines
@@ -88,6 +91,29 @@ def _queue_folds(entries):
                                                                   entry.epoch_seconds)
 
 
+def _queue_items(entries):
+    """`_queue_folds`, with the consecutive not-started folds of one entry merged into one item:
+    (entry, [fold folders], history rows, epochs done, epochs configured, hours left)."""
+    group = None
+    for entry, fold_dir, rows, done, total, hours in _queue_folds(entries):
+        if group and group[0] is entry and group[3] == done == 0:
+            group[1].append(fold_dir)
+            group[5] += hours
+            continue
+        if group:
+            yield tuple(group)
+        group = [entry, [fold_dir], rows, done, total, hours]
+    if group:
+        yield tuple(group)
+
+
+def _fold_label(dirs):
+    """fold_3, or fold_0-fold_9 (10 folds)."""
+    if len(dirs) == 1:
+        return dirs[0].name
+    return f"{dirs[0].name}-{dirs[-1].name} ({len(dirs)} folds)"
+
+
 def report_section(entries):
     """docs/reproduction.md's "The campaign" table: each queued fold's epochs, hours trained
     (the sum of its epochs' times, whatever machine ran them) and the best selection-split
@@ -107,14 +133,15 @@ def report_section(entries):
              "| best validation accuracy (epoch) | state |",
              "|---|---|---:|---:|---:|---:|---|"]
     total_left = 0.0
-    for entry, fold_dir, rows, done, total, left in _queue_folds(entries):
+    for entry, dirs, rows, done, total, left in _queue_items(entries):
         hours = sum(float(r.get("time_s") or 0) for r in rows) / 3600
         best = max(rows, key=lambda r: float(r["val_accuracy"]), default=None)
         best_text = (f"{100 * float(best['val_accuracy']):.2f} ({best['epoch']})"
                      if best else "-")
         total_left += left
         state = "done" if done >= total else ("waiting" if not done else "in progress")
-        lines.append(f"| {entry.name} | {fold_dir.name} | {done} / {total} | {hours:.1f} | "
-                     f"{left:.1f} | {best_text} | {state} |")
+        each = " each" if len(dirs) > 1 else ""
+        lines.append(f"| {entry.name} | {_fold_label(dirs)} | {done} / {total}{each} | "
+                     f"{hours:.1f} | {left:.1f} | {best_text} | {state} |")
     lines += ["", f"About {total_left:.0f} training hours are left in the queue."]
     return "\n".join(lines) + "\n"
