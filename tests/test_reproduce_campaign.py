@@ -300,3 +300,14 @@ def test_the_not_started_folds_of_one_run_are_one_line_and_one_row(tmp_path):
     section = campaign.report_section([entry])
     assert "| tiny | fold_0 | 1 / 11 | 0.1 | 1.0 | 50.00 (1) | in progress |" in section
     assert "| tiny | fold_1-fold_3 (3 folds) | 0 / 11 each | 0.0 | 5.5 | - | waiting |" in section
+
+
+def test_a_fold_without_validation_reports_its_peak_test_accuracy():
+    from fer_keras.reproduce.campaign_progress import best_accuracy
+
+    rows = [{"epoch": str(e), "val_accuracy": "nan", "test_accuracy": str(a)}
+            for e, a in ((1, 0.9), (2, 0.9867), (3, 0.95))]
+    assert best_accuracy(rows) == "peak test 98.67 (2)"
+    rows[0]["val_accuracy"], rows[2]["val_accuracy"] = "0.5", "0.75"
+    assert best_accuracy(rows) == "75.00 (3)"  # validation, where there is any, selects
+    assert best_accuracy([]) == "-"
