@@ -311,3 +311,24 @@ def test_a_fold_without_validation_reports_its_peak_test_accuracy():
     rows[0]["val_accuracy"], rows[2]["val_accuracy"] = "0.5", "0.75"
     assert best_accuracy(rows) == "75.00 (3)"  # validation, where there is any, selects
     assert best_accuracy([]) == "-"
+
+
+def test_a_failed_fold_leaves_the_time_to_the_next_one(tmp_path, monkeypatch):
+    """A crash (here `train` exiting 1 for the first entry) is reported and the next entry
+    trains; the campaign exits with status 1 at the end, and the failed fold stays unfinished."""
+    monkeypatch.chdir(tmp_path)
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\ncase "$*" in *broken*) exit 1;; esac\nexit 0\n')
+    fake.chmod(0o755)
+    args = TINY.replace("'", "").split()[:2] + ["--epochs", "2"]
+    entries = [campaign.Entry("a", "broken", args, epoch_seconds=1),
+               campaign.Entry("b", "fine", args, epoch_seconds=1)]
+    monkeypatch.setattr(campaign, "fold_dirs",
+                        lambda entry, config=None: [Path(entry.output) / "fold_0"])
+    logs = []
+    result = campaign.run_campaign(entries, time.time() + 600, log=logs.append,
+                                   python=str(fake), poll_s=0.05)
+    assert result["failed"] == ["broken/fold_0"] and result["trained"] == [
+        "broken/fold_0", "fine/fold_0"], logs
+    assert any(line.startswith("going on with the next fold; broken/fold_0") for line in logs)
+    assert logs[-1].startswith("stopped: b [fine/fold_0] at 0/2 epochs"), logs

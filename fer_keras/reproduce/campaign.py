@@ -244,7 +244,9 @@ def run_campaign(entries, deadline, log=print, python=sys.executable, poll_s=5.0
     "failed": [...], "interrupted": [...]} (interrupted: stopped by SIGINT, from the deadline or a
     user, not a failure; the fold resumes from its last checkpoint). A fold whose next epoch
     would not end before the deadline is not started, and the campaign stops there (later
-    entries wait for the next session, in order).
+    entries wait for the next session, in order). A fold that fails (a crash, a bad argument)
+    does not end the campaign: the next fold gets the time left, and the failed one is tried
+    again the next time the campaign runs.
     """
     result = {"trained": [], "finished": [], "published": [], "failed": [], "interrupted": []}
     for entry in entries:
@@ -285,10 +287,14 @@ def run_campaign(entries, deadline, log=print, python=sys.executable, poll_s=5.0
             if done >= total:
                 result["finished"].append(str(fold_dir))
                 log(f"finished: {entry.name} [{fold_dir}] ({done} epochs)")
-            else:
+            elif code == 0 or code in INTERRUPTED:  # its time limit, the deadline or a user
                 log(f"stopped: {entry.name} [{fold_dir}] at {done}/{total} epochs")
                 return result
-    log("the queue is done")
+            else:  # a crash: the next fold gets the time left; this one is retried next session
+                log(f"going on with the next fold; {fold_dir} is retried when the campaign "
+                    f"runs again ({done}/{total} epochs)")
+    log("the queue is done" if not result["failed"] else
+        f"the queue's end reached, {len(result['failed'])} fold(s) failed")
     return result
 
 
