@@ -57,8 +57,8 @@ def status_lines(entries):
         if done < total and not next_marked:
             mark, next_marked = "  <- next", True
         carry = " (carry)" if any((d / n).is_file() for d in dirs for n in (CARRY, CARRIED)) else ""
-        where = dirs[0] if len(dirs) == 1 else dirs[0].parent / f"{dirs[0].name}-{dirs[-1].name}"
-        lines.append(f"{state:>34}  {entry.name} [{where}]{carry}{mark}")
+        lines.append(f"{state:>34}  {entry.name} [{dirs[0].parent / _fold_range(dirs)}]"
+                     f"{carry}{mark}")
     lines.append(f"about {total_hours:.0f} training hours left in the queue, at each run's "
                  "recent epoch times (the queue's estimates for runs not started)")
     return lines
@@ -108,11 +108,14 @@ def _queue_items(entries):
         yield tuple(group)
 
 
+def _fold_range(dirs):
+    """fold_3, or fold_0-fold_9."""
+    return dirs[0].name if len(dirs) == 1 else f"{dirs[0].name}-{dirs[-1].name}"
+
+
 def _fold_label(dirs):
     """fold_3, or fold_0-fold_9 (10 folds)."""
-    if len(dirs) == 1:
-        return dirs[0].name
-    return f"{dirs[0].name}-{dirs[-1].name} ({len(dirs)} folds)"
+    return _fold_range(dirs) + (f" ({len(dirs)} folds)" if len(dirs) > 1 else "")
 
 
 def best_accuracy(rows):
